@@ -1,0 +1,84 @@
+# AgroRisk — one entry point for every job. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_BOOTSTRAP := .tools/bin/uv
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP))
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := common minio-storage yolov11-train crawler gemini-integration dataset-labeling \
+            triton-inference ray-inference backend gradio-web dagster-pipeline
+PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+PYTEST_ARGS ?=
+
+.PHONY: help install test test-deps lint format requirements requirements-check demo run up down logs ps \
+        bootstrap bench docs clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
+
+$(UV_BOOTSTRAP):
+	@echo ">> uv not found: bootstrapping it from PyPI into .tools/"
+	python3 -m venv .tools && .tools/bin/pip install --quiet uv
+
+$(VENV)/.installed: uv.lock $(PYPROJECTS) | $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOTSTRAP))
+	$(UV) sync --all-packages --locked
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv with every package (bootstraps uv if missing)
+
+test-deps: install ## outside parts the tests start: Label Studio (own venv), chromium, nginx
+	bash scripts/install-test-deps.sh
+
+test: test-deps ## run every package's tests from the root (one pytest invocation)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check of the whole tree
+	$(VENV)/bin/ruff check .
+
+format: install ## ruff format of the whole tree
+	$(VENV)/bin/ruff format .
+
+requirements: install ## regenerate every package's requirements.txt from uv.lock
+	@for p in $(PACKAGES); do \
+	  $(UV) export --frozen --package agrorisk-$$p --no-dev --no-hashes --no-emit-workspace \
+	    --no-header --quiet -o $$p/requirements.txt; \
+	done; echo "requirements.txt regenerated for $(words $(PACKAGES)) packages"
+
+requirements-check: install ## fail when a requirements.txt is out of date with uv.lock
+	@status=0; for p in $(PACKAGES); do \
+	  $(UV) export --frozen --package agrorisk-$$p --no-dev --no-hashes --no-emit-workspace \
+	    --no-header --quiet -o /tmp/agrorisk-req-$$p.txt; \
+	  if ! diff -q /tmp/agrorisk-req-$$p.txt $$p/requirements.txt >/dev/null 2>&1; then \
+	    echo "$$p/requirements.txt is out of date: run 'make requirements'"; status=1; fi; \
+	done; exit $$status
+
+demo: install ## the whole flow on one machine with embedded defaults
+	@echo "make demo: not yet built (issue 13)"; exit 1
+
+run: install ## the services as local processes, without Docker
+	@echo "make run: not yet built (issue 11)"; exit 1
+
+up: ## the full stack with Docker Compose
+	@echo "make up: not yet built (issue 11)"; exit 1
+
+down: ## stop the stack
+	@echo "make down: not yet built (issue 11)"; exit 1
+
+logs: ## follow the stack's logs
+	@echo "make logs: not yet built (issue 11)"; exit 1
+
+ps: ## list the stack's services
+	@echo "make ps: not yet built (issue 11)"; exit 1
+
+bootstrap: ## create buckets, Label Studio token, first model
+	@echo "make bootstrap: not yet built (issue 11)"; exit 1
+
+bench: install ## every package's benchmark, small; writes bench/results.json
+	@echo "make bench: not yet built (issue 13)"; exit 1
+
+docs: install ## build the documentation site into site/
+	@echo "make docs: not yet built (issue 12)"; exit 1
+
+clean: ## remove caches and build outputs (keeps .venv and data)
+	rm -rf .pytest_cache .ruff_cache dist site

@@ -1,0 +1,143 @@
+"""Response shapes of the API: the common detection contract plus what a person needs to act on it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agrorisk_common.catalog import Catalog, Risk
+from agrorisk_common.detection import Detection, Prediction
+
+
+class LookAlike(BaseModel):
+    id: str
+    name_uk: str
+    name_en: str
+
+
+class Guidance(BaseModel):
+    """What to do about a risk, and where that advice comes from (to be checked by an agronomist)."""
+
+    control_agrotechnical: str = ""
+    control_biological: str = ""
+    control_chemical: str = ""
+    economic_threshold: str = ""
+    bbch: str = ""
+    source: str = ""
+
+
+class RiskCard(BaseModel):
+    """One catalog risk as the UI shows it: names, symptoms, guidance, look-alikes."""
+
+    id: str
+    known: bool = Field(description="False when a model named a risk the catalog does not have")
+    crop: str = ""
+    crop_name_uk: str = ""
+    crop_name_en: str = ""
+    risk_type: str = ""
+    name_uk: str
+    name_en: str
+    latin_name: str = ""
+    plant_part: str = ""
+    symptoms_uk: str = ""
+    guidance: Guidance = Guidance()
+    has_guidance: bool = False
+    look_alikes: list[LookAlike] = []
+
+    @classmethod
+    def from_risk(cls, risk: Risk, catalog: Catalog) -> RiskCard:
+        return cls(
+            id=risk.id,
+            known=True,
+            crop=risk.crop,
+            crop_name_uk=risk.crop_name_uk,
+            crop_name_en=risk.crop_name_en,
+            risk_type=risk.risk_type.value,
+            name_uk=risk.name_uk,
+            name_en=risk.name_en,
+            latin_name=risk.latin_name,
+            plant_part=risk.plant_part,
+            symptoms_uk=risk.symptoms_uk,
+            guidance=Guidance(
+                control_agrotechnical=risk.control_agrotechnical,
+                control_biological=risk.control_biological,
+                control_chemical=risk.control_chemical,
+                economic_threshold=risk.economic_threshold,
+                bbch=risk.bbch,
+                source=risk.source,
+            ),
+            has_guidance=risk.has_guidance,
+            look_alikes=[_look_alike(name, catalog) for name in risk.look_alikes],
+        )
+
+    @classmethod
+    def for_id(cls, risk_id: str, catalog: Catalog) -> RiskCard:
+        if risk_id in catalog:
+            return cls.from_risk(catalog.get(risk_id), catalog)
+        return cls(id=risk_id, known=False, name_uk=risk_id, name_en=risk_id)
+
+
+def _look_alike(name: str, catalog: Catalog) -> LookAlike:
+    """A look-alike is a catalog id when the catalog knows it, else free text (e.g. an abiotic cause)."""
+    if name in catalog:
+        risk = catalog.get(name)
+        return LookAlike(id=risk.id, name_uk=risk.name_uk, name_en=risk.name_en)
+    return LookAlike(id=name, name_uk=name, name_en=name)
+
+
+class NamedDetection(Detection):
+    name_uk: str
+    name_en: str
+
+
+class PredictionResult(Prediction):
+    """One model's answer about one photo, with names and a card for each risk it found."""
+
+    request_id: str
+    detections: list[NamedDetection] = []
+    risks: list[RiskCard] = Field(default=[], description="one card per detected risk, in order of confidence")
+
+
+class MatchedPairOut(BaseModel):
+    local_index: int
+    gemini_index: int
+    local_risk_id: str
+    gemini_risk_id: str
+    local_confidence: float
+    gemini_confidence: float
+    iou: float
+    same_risk: bool
+
+
+class CompareRow(BaseModel):
+    """One line of the comparison table: a risk either side found."""
+
+    risk_id: str
+    name_uk: str
+    name_en: str
+    local_confidence: float | None
+    gemini_confidence: float | None
+    iou: float | None = Field(description="best IoU of a same-risk pair of boxes, None when no pair")
+    found_by: Literal["both", "local", "gemini"]
+
+
+class CompareResult(BaseModel):
+    request_id: str
+    local: PredictionResult
+    gemini: PredictionResult
+    pairs: list[MatchedPairOut]
+    unmatched_local: list[int] = Field(description="indices of local detections with no Gemini box")
+    unmatched_gemini: list[int] = Field(description="indices of Gemini detections with no local box")
+    only_local: list[str] = Field(description="risk ids only the local model found")
+    only_gemini: list[str] = Field(description="risk ids only Gemini found")
+    agreement: float | None = Field(
+        description="2 x same-risk box pairs / all boxes (1.0 when both found nothing); None if a side failed"
+    )
+    table: list[CompareRow]
+    risks: list[RiskCard]
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    kind: str | None = None

@@ -1,0 +1,153 @@
+"""Batch jobs: many photos through the local model (and optionally Gemini), off the request path.
+
+A job is an asyncio task in this process; its photos wait on disk under `<data_dir>/jobs/<id>/`
+(uploads) or in a server folder. Each photo's result is kept as it arrives, so a slow or failing
+Gemini delays or marks its own half of an item, never the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from agrorisk_common.images import ImageRejected
+from pydantic import BaseModel
+
+from agrorisk_backend.api.schemas import PredictionResult
+from agrorisk_backend.services.recognition import Recognition
+from agrorisk_backend.services.uploads import check_image_async
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+_KEEP_FINISHED = 200
+
+
+class JobItem(BaseModel):
+    name: str
+    status: Literal["pending", "done", "failed"] = "pending"
+    error: str | None = None
+    local: PredictionResult | None = None
+    gemini: PredictionResult | None = None
+    agreement: float | None = None
+
+
+class Job(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "cancelled"] = "queued"
+    use_gemini: bool
+    created_at: str
+    finished_at: str | None = None
+    total: int
+    done: int = 0
+    failed: int = 0
+    items: list[JobItem]
+
+    @property
+    def progress(self) -> float:
+        return (self.done + self.failed) / self.total if self.total else 1.0
+
+
+class JobView(Job):
+    """A job as the API shows it: with its progress as a number."""
+
+    progress: float
+
+
+class JobManager:
+    def __init__(self, recognition: Recognition, work_dir: Path, concurrency: int, max_bytes: int, max_pixels: int):
+        self.recognition = recognition
+        self.work_dir = work_dir
+        self.concurrency = concurrency
+        self.max_bytes, self.max_pixels = max_bytes, max_pixels
+        self._jobs: dict[str, Job] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    def upload_dir(self) -> tuple[str, Path]:
+        """A fresh job id and the folder its uploaded photos go to."""
+        job_id = uuid.uuid4().hex
+        folder = self.work_dir / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return job_id, folder
+
+    def start(self, job_id: str, files: list[Path], use_gemini: bool, owned_dir: Path | None = None) -> Job:
+        job = Job(
+            id=job_id,
+            use_gemini=use_gemini,
+            created_at=datetime.now(UTC).isoformat(),
+            total=len(files),
+            items=[JobItem(name=f.name) for f in files],
+        )
+        self._forget_old()
+        self._jobs[job_id] = job
+        self._tasks[job_id] = asyncio.create_task(self._run(job, files, owned_dir), name=f"job-{job_id}")
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    @property
+    def running(self) -> int:
+        return sum(1 for task in self._tasks.values() if not task.done())
+
+    async def aclose(self) -> None:
+        """Cancel unfinished jobs (at shutdown) and wait for them to stop."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _run(self, job: Job, files: list[Path], owned_dir: Path | None) -> None:
+        job.status = "running"
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: JobItem, path: Path) -> None:
+            async with semaphore:
+                await self._process(job, item, path)
+
+        try:
+            await asyncio.gather(*(one(item, path) for item, path in zip(job.items, files, strict=True)))
+            job.status = "done"
+        except asyncio.CancelledError:
+            job.status = "cancelled"
+            raise
+        finally:
+            job.finished_at = datetime.now(UTC).isoformat()
+            if owned_dir is not None:
+                shutil.rmtree(owned_dir, ignore_errors=True)
+            log.info("job %s %s: %d done, %d failed of %d", job.id, job.status, job.done, job.failed, job.total)
+
+    async def _process(self, job: Job, item: JobItem, path: Path) -> None:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+            image = await check_image_async(data, self.max_bytes, self.max_pixels)
+        except (OSError, ImageRejected) as exc:
+            item.status, item.error = "failed", str(exc)
+            job.failed += 1
+            return
+        if job.use_gemini:
+            result = await self.recognition.compare(image, endpoint="jobs")
+            item.local, item.gemini, item.agreement = result.local, result.gemini, result.agreement
+        else:
+            item.local = await self.recognition.predict(image, endpoint="jobs", use_gemini=False)
+        item.status = "done"
+        job.done += 1
+
+    def _forget_old(self) -> None:
+        finished = [job_id for job_id, task in self._tasks.items() if task.done()]
+        for job_id in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
+            self._tasks.pop(job_id)
+            self._jobs.pop(job_id)
+
+
+def images_in(folder: Path, limit: int) -> list[Path]:
+    """The photos in a folder (recursively, sorted); raises ValueError when there are none or too many."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder.name}")
+    if len(files) > limit:
+        raise ValueError(f"{len(files)} images in the folder; a job takes at most {limit}")
+    return files

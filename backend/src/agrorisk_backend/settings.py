@@ -1,0 +1,72 @@
+"""Backend settings: env prefix AGRORISK_BACKEND_, defaults that work on a laptop with no services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from agrorisk_common.settings import AgroRiskSettings, service_config
+
+# Every UI behind the nginx gateway, by the path nginx serves it on (docker-compose.yml).
+DEFAULT_LINKS: dict[str, str] = {
+    "gradio": "/",
+    "swagger": "/docs",
+    "dagster": "/dagster/",
+    "minio_console": "/minio/",
+    "wandb": "/wandb/",
+    "label_studio": "/label-studio/",
+    "ray_dashboard": "/ray/",
+    "triton_metrics": "/triton/metrics",
+    "optuna_dashboard": "/optuna/",
+}
+
+
+class Settings(AgroRiskSettings):
+    """Everything the backend needs to know; built once in the CLI or the app factory."""
+
+    model_config = service_config("AGRORISK_BACKEND_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    engine: Literal["ray", "triton"] = Field(default="ray", description="which local model server to ask")
+    ray_url: str = "http://127.0.0.1:8000"
+    triton_url: str = "http://127.0.0.1:8010"
+    triton_model: str = "agrorisk_detector"
+    request_timeout_s: float = Field(default=30.0, gt=0, description="timeout for calls to the model servers")
+    gemini_timeout_s: float = Field(default=60.0, gt=0, description="timeout for one Gemini answer")
+
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_pixels: int = Field(default=50_000_000, gt=0)
+    iou_threshold: float = Field(default=0.5, gt=0, le=1)
+
+    data_dir: Path = Field(default=Path(".agrorisk"), description="local store of logs, feedback, requests")
+    log_images: bool = Field(default=True, description="keep each predicted photo beside the prediction log")
+
+    jobs_max_images: int = Field(default=500, gt=0)
+    jobs_concurrency: int = Field(default=4, gt=0)
+    jobs_input_root: Path | None = Field(
+        default=None, description="a server folder whose sub-folders a job may read; None forbids folder jobs"
+    )
+
+    api_key: SecretStr | None = Field(default=None, description="when set, every /v1 route needs X-API-Key")
+    admin_api_key: SecretStr | None = Field(default=None, description="key for admin routes (else api_key)")
+
+    public_base_url: str = Field(default="", description="prefix for the links, e.g. https://agrorisk.example")
+    links: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LINKS))
+    wandb_url: str = Field(default="/wandb/", description="W&B UI base for run links in /v1/models")
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def prediction_log_dir(self) -> Path:
+        return self.data_dir / "prediction-log"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.data_dir / "feedback"
+
+    @property
+    def retrain_requests_dir(self) -> Path:
+        return self.data_dir / "retrain-requests"

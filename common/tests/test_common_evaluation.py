@@ -1,0 +1,70 @@
+"""The shared evaluation report: scores are right on known cases; reports compare side by side."""
+
+import random
+
+import pytest
+
+from agrorisk_common.detection import Box, Detection, Prediction
+from agrorisk_common.evaluation import (
+    EvaluationReport,
+    compare_reports,
+    dataset_risk_ids,
+    evaluate,
+    load_yolo_ground_truth,
+)
+from agrorisk_common.procedural import draw_leaf, generate_leaf_dataset
+
+RISKS = ["maize-smut", "maize-corn-borer"]
+
+
+def _det(risk: str, conf: float, x: float) -> Detection:
+    return Detection(risk_id=risk, confidence=conf, box=Box(x1=x, y1=0.1, x2=x + 0.2, y2=0.3))
+
+
+def test_known_case_precision_recall_ap():
+    truth = {"a.jpg": [_det(RISKS[0], 1, 0.1)], "b.jpg": [_det(RISKS[1], 1, 0.5)], "c.jpg": []}
+    preds = {
+        "a.jpg": Prediction(source="m", detections=[_det(RISKS[0], 0.9, 0.1)], latency_ms=10, cost_usd=0.001),
+        "b.jpg": Prediction(source="m", detections=[_det(RISKS[0], 0.8, 0.5)], latency_ms=30, cost_usd=0.001),
+        "c.jpg": Prediction(source="m", detections=[], latency_ms=20, cost_usd=0.001),
+    }
+    report = evaluate(truth, preds, RISKS)
+    smut, borer = report.per_risk
+    assert (smut.true_positives, smut.n_predicted, smut.precision, smut.recall) == (1, 2, 0.5, 1.0)
+    assert smut.ap50 == pytest.approx(1.0)  # the confident one is right
+    assert (borer.recall, borer.ap50) == (0.0, 0.0)
+    assert report.map50 == pytest.approx(0.5)
+    assert report.image_accuracy == pytest.approx(2 / 3)  # a right, b wrong, c healthy and quiet
+    assert report.cost_total_usd == pytest.approx(0.003)
+    assert report.latency_mean_ms == pytest.approx(20)
+
+
+def test_missing_prediction_counts_as_error(tmp_path):
+    truth = {"a.jpg": [_det(RISKS[0], 1, 0.1)]}
+    report = evaluate(truth, {}, RISKS, source="gemini")
+    assert report.n_errors == 1 and report.per_risk[0].recall == 0
+    json_path, md_path = report.write(tmp_path)
+    assert EvaluationReport.read(json_path) == report
+    assert "| maize-smut | 1 | 0 | 0 |" in md_path.read_text()
+
+
+def test_yolo_ground_truth_and_comparison(tmp_path):
+    data_yaml = generate_leaf_dataset(tmp_path / "ds", RISKS, images_per_class=4, imgsz=64)
+    assert dataset_risk_ids(data_yaml) == RISKS
+    truth = load_yolo_ground_truth(data_yaml, "val")
+    assert len(truth) == 2 and all(truth.values())
+    oracle = {k: Prediction(source="oracle", detections=v) for k, v in truth.items()}
+    blind = {k: Prediction(source="blind", detections=[]) for k in truth}
+    a, b = evaluate(truth, oracle, RISKS), evaluate(truth, blind, RISKS)
+    assert (a.map50, b.map50) == (1.0, 0.0)
+    comparison = compare_reports(a, b)
+    assert comparison.agreement == 0.0 and comparison.n_common_images == 2
+    assert "oracle vs blind" in comparison.to_markdown()
+
+
+def test_procedural_leaves_have_boxes_inside_the_image():
+    rng = random.Random(1)
+    for index in range(8):
+        image, boxes = draw_leaf(index, rng, 96)
+        assert image.size == (96, 96) and boxes
+        assert all(0 <= b.x1 < b.x2 <= 1 and 0 <= b.y1 < b.y2 <= 1 for b in boxes)

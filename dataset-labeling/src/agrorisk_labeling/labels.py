@@ -1,0 +1,115 @@
+"""The labels manifest (`labels.jsonl` beside the pool manifest): one line per image, keyed by sha256.
+
+Every box records where it came from and its confidence. Boxes keep their raw normalised
+coordinates, so the dataset builder can reject bad ones with a reason instead of losing them here.
+A higher-priority source is never overwritten by a lower one: human review beats imports, imports
+beat model pseudo-labels, and those beat the whole-image fallback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agrorisk_labeling.errors import LabelingError
+
+
+class LabelSource(StrEnum):
+    HUMAN = "human"
+    IMPORT = "import"
+    YOLO = "yolo"
+    GEMINI = "gemini"
+    WHOLE_IMAGE = "whole-image"
+
+
+PRIORITY = {
+    LabelSource.HUMAN: 3,
+    LabelSource.IMPORT: 2,
+    LabelSource.YOLO: 1,
+    LabelSource.GEMINI: 1,
+    LabelSource.WHOLE_IMAGE: 0,
+}
+
+
+class LabelBox(BaseModel):
+    """One box: risk id, raw normalised xyxy, confidence, and who drew it."""
+
+    risk_id: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    confidence: float = Field(ge=0.0, le=1.0)
+    source: LabelSource
+    model_version: str | None = None
+
+    @property
+    def coords(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+
+class ImageLabels(BaseModel):
+    """All boxes of one image and the source that produced the set."""
+
+    sha256: str
+    file: str
+    source: LabelSource
+    boxes: list[LabelBox] = []
+    updated_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def priority(self) -> int:
+        return PRIORITY[self.source]
+
+
+@dataclass
+class LabelStore:
+    """Labels of a pool, loaded from and saved to a jsonl file."""
+
+    path: Path
+    items: dict[str, ImageLabels]
+
+    @classmethod
+    def load(cls, path: Path) -> LabelStore:
+        items: dict[str, ImageLabels] = {}
+        if path.exists():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    labels = ImageLabels.model_validate_json(line)
+                except ValueError as exc:
+                    raise LabelingError(f"{path}:{number}: not a label record: {exc}") from None
+                items[labels.sha256] = labels
+        return cls(path, items)
+
+    def get(self, sha256: str) -> ImageLabels | None:
+        return self.items.get(sha256)
+
+    def put(self, labels: ImageLabels) -> bool:
+        """Store labels unless a higher-priority set is already there. Returns True when stored."""
+        current = self.items.get(labels.sha256)
+        if current is not None and current.priority > labels.priority:
+            return False
+        self.items[labels.sha256] = labels
+        return True
+
+    def __iter__(self) -> Iterator[ImageLabels]:
+        return iter(self.items.values())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def save(self) -> None:
+        """Write sorted by sha256 through a temp file (deterministic, never half-written)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        lines = (json.dumps(self.items[k].model_dump(mode="json"), ensure_ascii=False) for k in sorted(self.items))
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        tmp.replace(self.path)

@@ -1,0 +1,121 @@
+"""The pool manifest (crawler contract): one row per image, shared by crawl, import and SD top-up."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import imagehash
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from agrorisk_labeling.errors import LabelingError
+
+COLUMNS = (
+    "risk_id",
+    "file",
+    "query",
+    "engine",
+    "source_url",
+    "sha256",
+    "phash",
+    "width",
+    "height",
+    "bytes",
+    "crawled_at",
+    "synthetic",
+    "near_duplicate_of",
+    "cross_risk_duplicate_of",
+)
+REQUIRED = ("risk_id", "file", "sha256")
+
+
+def images_dir_of(manifest: Path) -> Path:
+    """Images sit in the `images/` folder beside the manifest (crawler layout)."""
+    return manifest.parent / "images"
+
+
+def labels_path_of(manifest: Path) -> Path:
+    """The labels manifest sits beside the pool manifest."""
+    return manifest.parent / "labels.jsonl"
+
+
+def read_manifest(path: Path) -> pd.DataFrame:
+    """Read a manifest; missing optional columns get defaults. Raises LabelingError when unusable."""
+    if not path.is_file():
+        raise LabelingError(f"manifest not found: {path}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise LabelingError(f"manifest {path} is not a readable CSV: {exc}") from None
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise LabelingError(f"manifest {path} lacks column(s): {', '.join(missing)}")
+    for column in COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame["synthetic"] = frame["synthetic"].str.lower().isin(["true", "1", "yes"])
+    return frame
+
+
+def empty_manifest() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=str) for c in COLUMNS})
+    frame["synthetic"] = frame["synthetic"].astype(bool)
+    return frame
+
+
+def append_rows(path: Path, rows: list[dict]) -> int:
+    """Append rows to the manifest (created when missing), skipping sha256+risk pairs already there.
+
+    Returns how many rows were added. Written via a temp file so a crash never truncates it.
+    """
+    frame = read_manifest(path) if path.exists() else empty_manifest()
+    known = set(zip(frame["sha256"], frame["risk_id"], strict=True))
+    fresh = []
+    for row in rows:
+        key = (row["sha256"], row["risk_id"])
+        if key not in known:
+            known.add(key)
+            fresh.append({c: row.get(c, "") for c in COLUMNS})
+    if fresh:
+        frame = pd.concat([frame, pd.DataFrame(fresh)], ignore_index=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".csv.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+    return len(fresh)
+
+
+def image_row(data: bytes, risk_id: str, images_dir: Path, **fields: object) -> dict:
+    """Store image bytes as `<risk_id>/<sha256>.<ext>` under images_dir; return its manifest row."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            fmt = (img.format or "PNG").lower()
+            width, height = img.size
+            phash = str(imagehash.phash(img.convert("RGB")))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise LabelingError(f"not a readable image: {exc}") from None
+    ext = {"jpeg": "jpg"}.get(fmt, fmt)
+    sha = hashlib.sha256(data).hexdigest()
+    rel = f"{risk_id}/{sha}.{ext}"
+    target = images_dir / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return {
+        "risk_id": risk_id,
+        "file": rel,
+        "sha256": sha,
+        "phash": phash,
+        "width": width,
+        "height": height,
+        "bytes": len(data),
+        "crawled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "synthetic": False,
+        "near_duplicate_of": "",
+        "cross_risk_duplicate_of": "",
+        **fields,
+    }

@@ -1,0 +1,1 @@
+"""Recognises crop risks with Google Gemini: structured output, cost accounting, evaluation."""

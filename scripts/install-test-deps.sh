@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the outside parts the test suite starts for real, when they are missing:
+# Label Studio in its own venv, Debian chromium (browser tests) and nginx (gateway tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -x dataset-labeling/scripts/install-label-studio.sh ] || [ -f dataset-labeling/scripts/install-label-studio.sh ]; then
+  bash dataset-labeling/scripts/install-label-studio.sh
+fi
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "install-test-deps: need ${missing[*]} (apt-get) but not root and no sudo; those tests will skip" >&2
+    exit 0
+  fi
+  echo ">> apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
