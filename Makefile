@@ -74,8 +74,8 @@ ps: ## list the stack's services
 bootstrap: ## create buckets, Label Studio token, first model
 	@echo "make bootstrap: not yet built (issue 11)"; exit 1
 
-bench: install ## every package's benchmark, small; writes bench/results.json
-	@echo "make bench: not yet built (issue 13)"; exit 1
+bench: test-deps ## every package's benchmark, small; writes bench/results.json and bench/results.md
+	$(PY) scripts/bench.py $(BENCH)
 
 docs: install ## build the documentation site into site/
 	@echo "make docs: not yet built (issue 12)"; exit 1

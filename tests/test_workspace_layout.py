@@ -62,10 +62,16 @@ def test_dockerfiles_install_their_own_package_from_the_repo_root():
 def test_wheels_of_common_and_a_service_install_alone_in_a_new_venv(tmp_path):
     """`uv build --package` gives wheels that install without the workspace (common + minio-storage)."""
     uv = os.environ.get("UV", "uv")
-    uv = uv if subprocess.run(["which", uv], capture_output=True).returncode == 0 else str(REPO / ".tools/bin/uv")
+    uv = (
+        uv
+        if subprocess.run(["which", uv], capture_output=True).returncode == 0
+        else str(REPO / ".tools/bin/uv")
+    )
     dist = tmp_path / "dist"
     for package in ("agrorisk-common", "agrorisk-minio-storage"):
-        subprocess.run([uv, "build", "--package", package, "--out-dir", str(dist), "-q"], cwd=REPO, check=True)
+        subprocess.run(
+            [uv, "build", "--package", package, "--out-dir", str(dist), "-q"], cwd=REPO, check=True
+        )
     wheels = sorted(dist.glob("*.whl"))
     assert len(wheels) == 2
     venv = tmp_path / "venv"

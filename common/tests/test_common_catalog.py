@@ -101,7 +101,9 @@ def test_missing_required_field_and_broken_row(tmp_path):
     file = tmp_path / "one.csv"
     header = "id,crop,risk_type,name_uk,name_en,latin_name,plant_part,symptoms_uk,queries_uk,queries_en\n"
     good = "potato-x,potato,disease,Хвороба,Disease,,листя,Плями на листі бурого кольору,хвороба,disease\n"
-    file.write_text(header + good + "potato-y,potato,disease,,Disease,,листя,Плями на листі бурого кольору,a,b\n")
+    file.write_text(
+        header + good + "potato-y,potato,disease,,Disease,,листя,Плями на листі бурого кольору,a,b\n"
+    )
     with pytest.raises(CatalogError, match=r"one.csv:3: required field\(s\) empty: name_uk"):
         load_catalog(file)
     file.write_text(header + good + "potato-z,potato,disease\n")

@@ -17,7 +17,9 @@ def test_yolo_line_round_trip():
     assert det.to_yolo_line(CLASSES) == line
 
 
-@pytest.mark.parametrize("line", ["0 0.5 0.5 0.2", "x 0.5 0.5 0.2 0.2", "7 0.5 0.5 0.2 0.2", "0 0.5 0.5 0 0.2"])
+@pytest.mark.parametrize(
+    "line", ["0 0.5 0.5 0.2", "x 0.5 0.5 0.2 0.2", "7 0.5 0.5 0.2 0.2", "0 0.5 0.5 0 0.2"]
+)
 def test_bad_yolo_lines_are_refused(line):
     with pytest.raises((ValueError, IndexError)):
         Detection.from_yolo_line(line, CLASSES)

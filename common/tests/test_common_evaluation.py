@@ -68,3 +68,21 @@ def test_procedural_leaves_have_boxes_inside_the_image():
         image, boxes = draw_leaf(index, rng, 96)
         assert image.size == (96, 96) and boxes
         assert all(0 <= b.x1 < b.x2 <= 1 and 0 <= b.y1 < b.y2 <= 1 for b in boxes)
+
+
+def test_image_features_see_darkness_and_blur():
+    from PIL import ImageEnhance, ImageFilter
+
+    from agrorisk_common.features import image_features, prediction_features
+
+    image, boxes = draw_leaf(0, random.Random(3), 256)
+    base = image_features(image)
+    dark = image_features(ImageEnhance.Brightness(image).enhance(0.4))
+    blurred = image_features(image.filter(ImageFilter.GaussianBlur(4)))
+    assert dark["brightness"] < 0.6 * base["brightness"]
+    assert blurred["sharpness"] < 0.5 * base["sharpness"]
+    assert base["width"] == 256 and base["aspect_ratio"] == 1.0
+    assert abs(sum(base[f"hue_{i}"] for i in range(8)) - 1.0) < 1e-6
+    pred = Prediction(source="yolo", detections=[_det(RISKS[0], 0.8, 0.1), _det(RISKS[1], 0.4, 0.5)])
+    out = prediction_features(pred)
+    assert out["top_risk"] == RISKS[0] and out["n_boxes"] == 2 and abs(out["mean_confidence"] - 0.6) < 1e-9

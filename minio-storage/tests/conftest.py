@@ -10,21 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 MINIO_ENDPOINT = os.environ.get("AGRORISK_TEST_MINIO_ENDPOINT", "")
 
-BACKENDS = [
-    "local",
-    "s3",
-    pytest.param(
-        "minio",
-        marks=[
-            pytest.mark.minio,
-            pytest.mark.skipif(not MINIO_ENDPOINT, reason="set AGRORISK_TEST_MINIO_ENDPOINT to run on MinIO"),
-        ],
-    ),
-]
+# The whole registry suite also runs on real MinIO when an endpoint is given.
+BACKENDS = ["local", "s3"] + ([pytest.param("minio", marks=pytest.mark.minio)] if MINIO_ENDPOINT else [])
 
 
 def _free_port() -> int:
@@ -46,7 +38,7 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:
+def _settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:
     """Settings for `backend` with buckets and folders of their own, so tests never see each other."""
     suffix = uuid.uuid4().hex[:10]
     common = {
@@ -76,7 +68,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:
-    return settings_for(backend, tmp_path, request)
+    return _settings_for(backend, tmp_path, request)
+
+
+@pytest.fixture
+def s3_settings(tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:
+    """Settings for moto's S3 server, whatever backend the test is parametrized with."""
+    return _settings_for("s3", tmp_path, request)
+
+
+@pytest.fixture
+def minio_settings(tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:
+    """Settings for the real MinIO at AGRORISK_TEST_MINIO_ENDPOINT; skips the test without one."""
+    if not MINIO_ENDPOINT:
+        pytest.skip("set AGRORISK_TEST_MINIO_ENDPOINT to run on MinIO")
+    return _settings_for("minio", tmp_path, request)
 
 
 @pytest.fixture

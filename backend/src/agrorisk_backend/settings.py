@@ -54,7 +54,9 @@ class Settings(AgroRiskSettings):
     api_key: SecretStr | None = Field(default=None, description="when set, every /v1 route needs X-API-Key")
     admin_api_key: SecretStr | None = Field(default=None, description="key for admin routes (else api_key)")
 
-    public_base_url: str = Field(default="", description="prefix for the links, e.g. https://agrorisk.example")
+    public_base_url: str = Field(
+        default="", description="prefix for the links, e.g. https://agrorisk.example"
+    )
     links: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LINKS))
     wandb_url: str = Field(default="/wandb/", description="W&B UI base for run links in /v1/models")
     cors_origins: list[str] = Field(default_factory=list)

@@ -283,4 +283,3 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             seen[risk.id] = (file, line)
             risks.append(risk)
     return Catalog(risks)
-

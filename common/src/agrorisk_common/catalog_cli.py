@@ -21,7 +21,9 @@ console = Console()
 err = Console(stderr=True)
 PathOption = Annotated[
     Path | None,
-    typer.Option("--path", help="Catalog folder or CSV file (default: $AGRORISK_CATALOG_DIR or crawler/risks)."),
+    typer.Option(
+        "--path", help="Catalog folder or CSV file (default: $AGRORISK_CATALOG_DIR or crawler/risks)."
+    ),
 ]
 
 

@@ -286,7 +286,9 @@ class ComparisonReport(BaseModel):
         for row in self.per_risk:
             cells = []
             for m in (row.a, row.b):
-                cells += ["—"] * 3 if m is None else [f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.ap50:.3f}"]
+                cells += (
+                    ["—"] * 3 if m is None else [f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.ap50:.3f}"]
+                )
             lines.append(f"| {row.risk_id} | " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -358,4 +360,3 @@ def load_yolo_ground_truth(data_yaml: str | Path, split: str = "val") -> dict[st
         lines = label.read_text().splitlines() if label.exists() else []
         truth[str(image)] = [Detection.from_yolo_line(line, class_map) for line in lines if line.strip()]
     return truth
-

@@ -91,7 +91,9 @@ def decode_image(
         found = re.search(r"\((\d+) pixels\)", str(exc))
         size = f" ({int(found.group(1)) / 1e6:.0f} MP)" if found else ""
         raise ImageRejected(
-            "too_many_pixels", f"the image has too many pixels{size}; the limit is {max_pixels / 1e6:.0f} MP", 413
+            "too_many_pixels",
+            f"the image has too many pixels{size}; the limit is {max_pixels / 1e6:.0f} MP",
+            413,
         ) from None
     except Exception as exc:  # Pillow raises many types for broken files
         raise ImageRejected("corrupt", f"the image cannot be decoded ({type(exc).__name__})", 422) from None

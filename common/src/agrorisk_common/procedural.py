@@ -49,10 +49,16 @@ def draw_leaf(risk_index: int, rng: random.Random, size: int = 128) -> tuple[Ima
     for k in range(48):
         t = 2 * math.pi * k / 48
         x, y = length / 2 * math.cos(t), width / 2 * math.sin(t) * abs(math.sin(t)) ** 0.3
-        outline.append((cx + x * math.cos(angle) - y * math.sin(angle), cy + x * math.sin(angle) + y * math.cos(angle)))
+        outline.append(
+            (cx + x * math.cos(angle) - y * math.sin(angle), cy + x * math.sin(angle) + y * math.cos(angle))
+        )
     green = (rng.randint(40, 80), rng.randint(120, 170), rng.randint(30, 70))
     draw.polygon(outline, fill=green)
-    draw.line([outline[0], outline[24]], fill=(green[0] + 40, green[1] + 40, green[2] + 30), width=max(1, size // 64))
+    draw.line(
+        [outline[0], outline[24]],
+        fill=(green[0] + 40, green[1] + 40, green[2] + 30),
+        width=max(1, size // 64),
+    )
 
     colour, shape, count = _lesion_style(risk_index)
     boxes: list[Box] = []

@@ -96,7 +96,9 @@ class ImageCollection:
                 return DUPLICATE
             if self._crawled[risk_id] >= limit:
                 return LIMIT_REACHED
-            matches = [self._rows[k] for k, _ in self._index.within(phash_to_int(image.phash), self.phash_threshold)]
+            matches = [
+                self._rows[k] for k, _ in self._index.within(phash_to_int(image.phash), self.phash_threshold)
+            ]
             if any(m["risk_id"] == risk_id for m in matches):
                 return NEAR_DUPLICATE
             file = f"{risk_id}/{image.sha256}.{image.ext}"

@@ -14,8 +14,8 @@ def build_queries(risk: Risk, limit: int) -> list[str]:
         *risk.queries_uk,
         *risk.queries_en,
         risk.latin_name,
-        f"{risk.name_en} {risk.crop_name_en.lower()} symptoms",
-        f"{risk.name_uk} {risk.crop_name_uk.lower()} симптоми",
+        f"{_with_crop(risk.name_en, risk.crop_name_en)} symptoms",
+        f"{_with_crop(risk.name_uk, risk.crop_name_uk)} симптоми",
         f"{risk.name_uk} {risk.plant_part} фото",
     ]
     queries: dict[str, str] = {}
@@ -24,3 +24,10 @@ def build_queries(risk: Risk, limit: int) -> list[str]:
         if key and key not in queries:
             queries[key] = " ".join(query.split())
     return list(queries.values())[:limit]
+
+
+def _with_crop(name: str, crop: str) -> str:
+    """The risk name, plus the crop unless the name already mentions it (stem match, for inflection)."""
+    if any(word[:5].lower() in name.lower() for word in crop.split()):
+        return name
+    return f"{name} {crop.lower()}"

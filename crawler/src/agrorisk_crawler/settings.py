@@ -47,7 +47,9 @@ class Settings(AgroRiskSettings):
     min_side: int = Field(200, ge=1, description="Smaller images are rejected as too_small.")
     max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(50_000_000, ge=1)
-    phash_threshold: int = Field(6, ge=0, le=32, description="Hamming distance that counts as near-duplicate.")
+    phash_threshold: int = Field(
+        6, ge=0, le=32, description="Hamming distance that counts as near-duplicate."
+    )
 
     @field_validator("engines", mode="before")
     @classmethod

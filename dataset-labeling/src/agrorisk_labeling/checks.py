@@ -26,7 +26,10 @@ def image_size(path: Path) -> tuple[int, int] | str:
 
 
 def label_problems(labels: ImageLabels | None, width: int, height: int, known: set[str]) -> list[str]:
-    """Every reason the labels of one image cannot go into a dataset (empty list: fine)."""
+    """Every reason the labels of one image cannot go into a dataset (empty list: fine).
+
+    `known` holds the class ids the dataset may use (catalog risks and declared extra classes).
+    """
     if labels is None:
         return ["no labels"]
     if not labels.boxes:

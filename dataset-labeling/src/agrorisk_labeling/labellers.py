@@ -13,6 +13,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from agrorisk_common.catalog import Catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labels import LabelBox, LabelSource
@@ -155,23 +156,26 @@ def resolve_yolo_weights(ref: str) -> tuple[Path, str | None]:
     return weights, f"registry:{info.version}"
 
 
-def gemini_labeller() -> DetectorLabeller:
+def gemini_labeller(catalog: Catalog) -> DetectorLabeller:
     """Gemini through gemini-integration's client (configured by its own AGRORISK_GEMINI_* settings)."""
     try:
-        from agrorisk_gemini import GeminiDetector
+        from agrorisk_gemini.client import GeminiDetector
+        from agrorisk_gemini.settings import GeminiSettings
     except ImportError:
         raise LabelingError(
             "the gemini labeller needs agrorisk_gemini.GeminiDetector (package agrorisk-gemini-integration)"
         ) from None
-    factory = getattr(GeminiDetector, "from_settings", None)
     try:
-        client = factory() if factory else GeminiDetector()
-    except (ValueError, TypeError) as exc:
+        settings = GeminiSettings()
+        if not settings.configured:
+            raise LabelingError("the gemini labeller needs a Gemini API key (AGRORISK_GEMINI_API_KEY)")
+        client = GeminiDetector(settings, catalog)
+    except (ValueError, KeyError) as exc:
         raise LabelingError(f"cannot configure the Gemini labeller: {exc}") from None
     return DetectorLabeller(client, LabelSource.GEMINI)
 
 
-def build_labellers(settings: Settings) -> list[Labeller]:
+def build_labellers(settings: Settings, catalog: Catalog) -> list[Labeller]:
     """The labeller chain named in settings (`yolo,gemini,whole-image`), always ending in whole-image."""
     names = [n.strip() for n in settings.labellers.split(",") if n.strip()]
     chain: list[Labeller] = []
@@ -182,7 +186,7 @@ def build_labellers(settings: Settings) -> list[Labeller]:
             weights, version = resolve_yolo_weights(settings.yolo_model)
             chain.append(YoloLabeller(weights, settings.yolo_confidence, version))
         elif name == "gemini":
-            chain.append(gemini_labeller())
+            chain.append(gemini_labeller(catalog))
         elif name != "whole-image":
             raise LabelingError(f"unknown labeller {name!r}; known: yolo, gemini, whole-image")
     chain.append(WholeImageLabeller())

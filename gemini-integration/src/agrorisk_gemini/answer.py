@@ -9,9 +9,10 @@ import json
 from collections import Counter
 from enum import StrEnum
 
+from pydantic import BaseModel, Field, ValidationError
+
 from agrorisk_common.catalog import ClassMap
 from agrorisk_common.detection import Box, Detection
-from pydantic import BaseModel, Field, ValidationError
 
 UNKNOWN = "unknown"
 HEALTHY = "healthy"

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx2
-from agrorisk_common.catalog import Catalog, Risk
-from agrorisk_common.detection import Prediction
-from agrorisk_common.images import ImageRejected, decode_image
 from google import genai
 from google.genai import errors, types
 
+from agrorisk_common.catalog import Catalog, Risk
+from agrorisk_common.detection import Prediction
+from agrorisk_common.images import ImageRejected, decode_image
 from agrorisk_gemini.answer import CheckedAnswer, ValidationIssue, check_answer
 from agrorisk_gemini.few_shot import FewShotExample, example_contents
 from agrorisk_gemini.pricing import CostBreakdown, CostMode, PriceTable, Usage, default_price_table
@@ -46,6 +46,16 @@ class GeminiCallFailed(Exception):
     def __init__(self, message: str, attempts: int):
         self.attempts = attempts
         super().__init__(message)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """What goes to `generateContent` for one photo, plus the photo's size."""
+
+    contents: list[types.Content]
+    config: types.GenerateContentConfig
+    width: int
+    height: int
 
 
 @dataclass
@@ -93,6 +103,11 @@ class GeminiDetector:
         return genai.Client(api_key=s.api_key.get_secret_value(), http_options=options)
 
     @property
+    def genai_client(self) -> genai.Client | None:
+        """The google-genai client (None when no API key is set)."""
+        return self._client
+
+    @property
     def model_version(self) -> str:
         return self.settings.model
 
@@ -100,34 +115,56 @@ class GeminiDetector:
         """The `DetectorClient` call: detections, latency and cost, or `error` saying what went wrong."""
         return (await self.predict_detailed(image)).prediction
 
-    async def predict_detailed(self, image: bytes, mode: CostMode = CostMode.STANDARD) -> GeminiResult:
+    async def predict_detailed(self, image: bytes) -> GeminiResult:
         """Like `predict`, with token usage, the cost breakdown, attempts and answer validation issues."""
-        if self._client is None:
-            return GeminiResult(prediction=self._failed(NOT_CONFIGURED))
-        try:
-            decoded = decode_image(image, max_bytes=self.settings.max_image_bytes)
-        except ImageRejected as exc:
-            return GeminiResult(prediction=self._failed(str(exc)))
-        photo = image_part(image, decoded)
-        started = time.perf_counter()
+        prepared = await self.prepare(image)
+        if isinstance(prepared, Prediction):
+            return GeminiResult(prediction=prepared)
         async with self._semaphore:
+            started = time.perf_counter()
             try:
-                cache_name = await self._ensure_cache()
-                config = generation_config(self.settings, self.instruction, cache_name)
-                examples = [] if cache_name else example_contents(self.examples)
-                response, attempts = await self._generate(query_contents(examples, photo), config)
+                response, attempts = await self._generate(prepared.contents, prepared.config)
             except GeminiCallFailed as exc:
                 log.warning("Gemini call failed after %d attempt(s): %s", exc.attempts, exc)
-                return GeminiResult(prediction=self._failed(str(exc)), attempts=exc.attempts)
-        latency_ms = (time.perf_counter() - started) * 1000
+                return GeminiResult(prediction=self.failed(str(exc)), attempts=exc.attempts)
+            latency_ms = (time.perf_counter() - started) * 1000
+        return self.read_response(response, prepared, CostMode.STANDARD, latency_ms, attempts)
+
+    async def prepare(self, image: bytes) -> PreparedRequest | Prediction:
+        """The request for one photo, or a failed Prediction (not configured, not an acceptable image)."""
+        if self._client is None:
+            return self.failed(NOT_CONFIGURED)
+        try:  # decoding a large photo is CPU work: keep it off the event loop
+            decoded = await asyncio.to_thread(decode_image, image, self.settings.max_image_bytes)
+            photo = await asyncio.to_thread(image_part, image, decoded)
+        except ImageRejected as exc:
+            return self.failed(str(exc))
+        cache_name = await self._ensure_cache()
+        examples = [] if cache_name else example_contents(self.examples)
+        return PreparedRequest(
+            contents=query_contents(examples, photo),
+            config=generation_config(self.settings, self.instruction, cache_name),
+            width=decoded.width,
+            height=decoded.height,
+        )
+
+    def read_response(
+        self,
+        response: types.GenerateContentResponse,
+        prepared: PreparedRequest,
+        mode: CostMode,
+        latency_ms: float | None = None,
+        attempts: int = 1,
+    ) -> GeminiResult:
+        """Validate Gemini's answer and price the call."""
         usage = Usage.from_metadata(response.usage_metadata)
         cost = self.prices.cost(self.settings.model, usage, mode)
         checked = check_answer(response.text, self.class_map)
-        prediction = self._prediction(checked, latency_ms, cost.total_usd, decoded.width, decoded.height)
+        prediction = self._prediction(checked, latency_ms, cost.total_usd, prepared.width, prepared.height)
         return GeminiResult(prediction, usage, cost, checked.issues, attempts)
 
     def _prediction(
-        self, checked: CheckedAnswer, latency_ms: float, cost_usd: float, width: int, height: int
+        self, checked: CheckedAnswer, latency_ms: float | None, cost_usd: float, width: int, height: int
     ) -> Prediction:
         error = None
         if checked.malformed:
@@ -143,7 +180,7 @@ class GeminiDetector:
             error=error,
         )
 
-    def _failed(self, message: str) -> Prediction:
+    def failed(self, message: str) -> Prediction:
         return Prediction(source=SOURCE, model_version=self.model_version, error=message)
 
     async def _generate(

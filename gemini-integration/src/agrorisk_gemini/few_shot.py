@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.genai import types
+
 from agrorisk_common.detection import Detection
 from agrorisk_common.evaluation import load_yolo_ground_truth
 from agrorisk_common.images import sniff_mime_type
-from google.genai import types
-
 from agrorisk_gemini.answer import Finding, GeminiAnswer
 
 

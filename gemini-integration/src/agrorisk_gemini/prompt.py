@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agrorisk_common.catalog import Risk
-
 from agrorisk_gemini.answer import HEALTHY, UNKNOWN
 
 TASK = f"""You are an agronomist who recognises risks to field crops in photos: diseases, pests, weeds

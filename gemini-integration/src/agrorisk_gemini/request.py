@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from agrorisk_common.images import DecodedImage, encode_jpeg
 from google.genai import types
 from PIL import Image
 
+from agrorisk_common.images import DecodedImage, encode_jpeg
 from agrorisk_gemini.answer import GeminiAnswer
 from agrorisk_gemini.settings import GeminiSettings
 

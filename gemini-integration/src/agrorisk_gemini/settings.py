@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from agrorisk_common.settings import AgroRiskSettings, service_config
 from pydantic import AliasChoices, Field, SecretStr
+
+from agrorisk_common.settings import AgroRiskSettings, service_config
 
 MediaResolutionName = Literal["unspecified", "low", "medium", "high"]
 
@@ -14,8 +15,12 @@ MediaResolutionName = Literal["unspecified", "low", "medium", "high"]
 class GeminiSettings(AgroRiskSettings):
     """How to reach Gemini, which model to ask, and how patiently."""
 
-    # validate_by_name: `GeminiSettings(api_key=...)` works in code as well as the env aliases.
-    model_config = {**service_config("AGRORISK_GEMINI_"), "validate_by_name": True}
+    # validate_by_name: `GeminiSettings(api_key=...)` works in code too; "none" in env means None.
+    model_config = {
+        **service_config("AGRORISK_GEMINI_"),
+        "validate_by_name": True,
+        "env_parse_none_str": "none",
+    }
 
     api_key: SecretStr | None = Field(
         default=None,

@@ -17,8 +17,9 @@ import json
 import math
 import re
 import threading
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -128,7 +129,10 @@ class FakeGeminiServer:
         self._caches: dict[str, dict[str, Any]] = {}
         self._batches: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
-        self._stopping = threading.Event()
+        self._generation = 0  # bumped by reset(): requests from before it neither count nor linger
+        self._wake = threading.Event()
+        self._in_flight: Counter[int] = Counter()
+        self.max_in_flight = 0  # most generateContent calls served at once (checks client concurrency)
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -144,7 +148,7 @@ class FakeGeminiServer:
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._wake.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -170,10 +174,15 @@ class FakeGeminiServer:
             self._script.clear()
             self._answers.clear()
             self.requests.clear()
+            self.max_in_flight = 0
+            self._generation += 1
+            self._wake.set()
+            self._wake = threading.Event()
 
-    def calls(self, kind: str = "generateContent") -> list[RecordedRequest]:
+    def calls(self, fragment: str = ":generateContent") -> list[RecordedRequest]:
+        """Recorded requests whose path contains `fragment`."""
         with self._lock:
-            return [r for r in self.requests if r.path.endswith(f":{kind}") or kind in r.path]
+            return [r for r in self.requests if fragment in r.path]
 
     # --- request handling -------------------------------------------------------------------------
 
@@ -222,7 +231,7 @@ class FakeGeminiServer:
         instruction = _text_of(request.get("systemInstruction") or cache.get("systemInstruction") or {})
         contents = request.get("contents", [])
         images = [p["inlineData"] for c in contents for p in c.get("parts", []) if "inlineData" in p]
-        photo = base64.b64decode(images[-1]["data"]) if images else b""
+        photo = decode_inline(images[-1]["data"]) if images else b""
         digest = hashlib.sha256(photo).hexdigest()
         with self._lock:
             findings = self._answers.get(digest)
@@ -286,6 +295,21 @@ class FakeGeminiServer:
         pending["done"] = False
         return pending
 
+    @contextmanager
+    def _counting(self, counted: bool) -> Iterator[threading.Event]:
+        """Count a generateContent call in flight; yields the event that cuts its scripted delay short."""
+        with self._lock:
+            generation, wake = self._generation, self._wake
+            if counted:
+                self._in_flight[generation] += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight[generation])
+        try:
+            yield wake
+        finally:
+            if counted:
+                with self._lock:
+                    self._in_flight[generation] -= 1
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -301,10 +325,12 @@ class FakeGeminiServer:
                     self._send(400, error_body(400, "request body is not JSON"))
                     return
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, reply, delay = server._handle(self.command, self.path, headers, body)
-                if delay and server._stopping.wait(delay):
-                    return
-                self._send(status, reply)
+                with server._counting(self.path.endswith(":generateContent")) as wake:
+                    status, reply, delay = server._handle(self.command, self.path, headers, body)
+                    if delay and wake.wait(delay):
+                        self.close_connection = True
+                        return
+                    self._send(status, reply)
 
             def _send(self, status: int, reply: dict[str, Any] | str) -> None:
                 data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
@@ -323,6 +349,11 @@ class FakeGeminiServer:
                 pass
 
         return Handler
+
+
+def decode_inline(data: str) -> bytes:
+    """Bytes of an `inlineData.data` field (the SDK sends URL-safe base64, curl users the standard one)."""
+    return base64.b64decode(data.replace("-", "+").replace("_", "/"))
 
 
 def _text_of(content: dict[str, Any]) -> str:

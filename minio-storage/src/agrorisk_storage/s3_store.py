@@ -153,5 +153,7 @@ class S3ObjectStore:
             if exc.code in _MISSING_CODES:
                 raise ObjectMissing(f"{exc.object_name or action} is missing from {self.location}") from None
             raise RegistryError(f"S3 {action} failed at {self.location}: {exc.code}: {exc.message}") from None
-        except (urllib3.exceptions.HTTPError, MinioException, OSError) as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise RegistryError(f"cannot reach S3 endpoint {self._endpoint_url} to {action}: {exc}") from None
+        except MinioException as exc:
+            raise RegistryError(f"S3 {action} failed at {self.location}: {exc}") from None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from agrorisk_common.settings import AgroRiskSettings, service_config
 from pydantic import SecretStr, model_validator
+
+from agrorisk_common.settings import AgroRiskSettings, service_config
 
 
 class StorageSettings(AgroRiskSettings):

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import yaml
+
 from agrorisk_common.evaluation import IMAGE_SUFFIXES, dataset_risk_ids
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from agrorisk_common.settings import AgroRiskSettings, service_config
 from pydantic import Field
+
+from agrorisk_common.settings import AgroRiskSettings, service_config
 
 ModelSize = Literal["n", "s", "m", "l", "x"]
 WandbMode = Literal["auto", "online", "offline", "disabled"]
@@ -26,7 +27,9 @@ class TrainSettings(AgroRiskSettings):
     epochs: int = Field(default=50, ge=1)
     imgsz: int = Field(default=640, ge=32, description="Square training image size, pixels.")
     batch: int = Field(default=16, ge=1)
-    device: str = Field(default="auto", description="'auto' (CUDA when present, else CPU), 'cpu', '0', '0,1'.")
+    device: str = Field(
+        default="auto", description="'auto' (CUDA when present, else CPU), 'cpu', '0', '0,1'."
+    )
     workers: int = Field(default=2, ge=0, description="Dataloader worker processes.")
     seed: int = Field(default=0)
     patience: int = Field(default=20, ge=0, description="Early stopping: epochs without improvement.")
@@ -43,7 +46,9 @@ class TrainSettings(AgroRiskSettings):
     wandb_mode: WandbMode = Field(
         default="auto", description="auto = online when WANDB_API_KEY is set, else offline (sync later)."
     )
-    wandb_sample_images: int = Field(default=8, ge=0, description="Validation images logged with predictions.")
+    wandb_sample_images: int = Field(
+        default=8, ge=0, description="Validation images logged with predictions."
+    )
 
     optuna_storage: str = Field(default="sqlite:///runs/optuna.db", description="Optuna storage URL.")
     optuna_study: str = Field(default="agrorisk-yolo")
@@ -51,7 +56,9 @@ class TrainSettings(AgroRiskSettings):
     tune_epochs: int = Field(default=10, ge=1, description="Epochs per Optuna trial.")
     tune_imgsz_choices: list[int] = Field(default=[320, 416, 512, 640])
     tune_batch_choices: list[int] = Field(default=[8, 16, 32])
-    tune_pruner_warmup_epochs: int = Field(default=2, ge=0, description="Epochs before a trial may be pruned.")
+    tune_pruner_warmup_epochs: int = Field(
+        default=2, ge=0, description="Epochs before a trial may be pruned."
+    )
 
     replay_fraction: float = Field(
         default=0.2, ge=0.0, le=1.0, description="Fine-tuning: share of old training images mixed in."

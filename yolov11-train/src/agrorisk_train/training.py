@@ -117,11 +117,15 @@ def train(
     for event, functions in (callbacks or {}).items():
         for function in functions:
             yolo.add_callback(event, function)
-    log.info("training %s on %s (%s, %d epochs, imgsz %d)", start.note, data, device, args["epochs"], args["imgsz"])
+    log.info(
+        "training %s on %s (%s, %d epochs, imgsz %d)", start.note, data, device, args["epochs"], args["imgsz"]
+    )
     yolo.train(**args)
     trainer = yolo.trainer
     run_dir = Path(trainer.save_dir)
-    metrics = {METRIC_NAMES.get(k, k): round(float(v), 6) for k, v in trainer.metrics.items() if k in METRIC_NAMES}
+    metrics = {
+        METRIC_NAMES.get(k, k): round(float(v), 6) for k, v in trainer.metrics.items() if k in METRIC_NAMES
+    }
     metrics["fitness"] = round(0.1 * metrics.get("map50", 0.0) + 0.9 * metrics.get("map50_95", 0.0), 6)
     history = _history(run_dir / "results.csv")
     metrics_json = run_dir / "metrics.json"

@@ -17,7 +17,15 @@ from agrorisk_train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
-PLOT_STEMS = ("BoxPR_curve", "BoxF1_curve", "BoxP_curve", "BoxR_curve", "confusion_matrix", "results", "labels")
+PLOT_STEMS = (
+    "BoxPR_curve",
+    "BoxF1_curve",
+    "BoxP_curve",
+    "BoxR_curve",
+    "confusion_matrix",
+    "results",
+    "labels",
+)
 
 
 def wandb_mode(settings: TrainSettings) -> str:
@@ -99,7 +107,9 @@ class WandbLogger:
         if self.settings.wandb_sample_images and Path(trainer.best).is_file():
             self.run.log({"samples/predictions": self._sample_predictions(trainer)}, commit=False)
         if Path(trainer.best).is_file():
-            artifact = wandb.Artifact(name=f"model-{self.run.id}", type="model", metadata=dict(trainer.metrics))
+            artifact = wandb.Artifact(
+                name=f"model-{self.run.id}", type="model", metadata=dict(trainer.metrics)
+            )
             artifact.add_file(str(trainer.best), name="best.pt")
             self.run.log_artifact(artifact, aliases=["best"])
         self.run.log({"epoch": trainer.epoch + 1}, commit=True)
@@ -131,7 +141,9 @@ class WandbLogger:
         model = YOLO(str(trainer.best))
         names = {int(k): v for k, v in model.names.items()}
         table = wandb.Table(columns=["image", "detections"])
-        for result in model.predict(files, imgsz=trainer.args.imgsz, device=trainer.args.device, verbose=False):
+        for result in model.predict(
+            files, imgsz=trainer.args.imgsz, device=trainer.args.device, verbose=False
+        ):
             boxes = [
                 {
                     "position": {"minX": x1, "minY": y1, "maxX": x2, "maxY": y2},
@@ -140,11 +152,15 @@ class WandbLogger:
                     "scores": {"confidence": float(p)},
                 }
                 for (x1, y1, x2, y2), c, p in zip(
-                    result.boxes.xyxyn.tolist(), result.boxes.cls.tolist(), result.boxes.conf.tolist(), strict=True
+                    result.boxes.xyxyn.tolist(),
+                    result.boxes.cls.tolist(),
+                    result.boxes.conf.tolist(),
+                    strict=True,
                 )
             ]
             image = wandb.Image(
-                result.path, boxes={"predictions": {"box_data": boxes, "class_labels": names}} if boxes else None
+                result.path,
+                boxes={"predictions": {"box_data": boxes, "class_labels": names}} if boxes else None,
             )
             table.add_data(image, len(boxes))
         return table

@@ -33,20 +33,21 @@ def resolve_start_weights(settings: TrainSettings, model: str | None = None, reg
     local = Path(spec).expanduser()
     if local.is_file():
         return StartWeights(spec, str(local.resolve()), True, f"local checkpoint {local}")
-    if not spec.endswith(".pt") or "/" in spec:
-        raise FileNotFoundError(f"model {spec!r} is not a file, an Ultralytics .pt name, a yaml or registry:<ref>")
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    if spec not in GITHUB_ASSETS_NAMES:
+        raise FileNotFoundError(
+            f"model {spec!r} is not a file, an Ultralytics weights name (yolo11n.pt …), a yaml or registry:<ref>"
+        )
     return _pretrained(spec, settings.config_dir / "weights")
 
 
 def _pretrained(name: str, weights_dir: Path) -> StartWeights:
     from ultralytics.utils.downloads import attempt_download_asset
 
-    target = weights_dir / name
     try:
         weights_dir.mkdir(parents=True, exist_ok=True)
-        path = Path(attempt_download_asset(target))
-        if not path.is_file():
-            raise FileNotFoundError(f"{name} is not an Ultralytics release asset")
+        path = Path(attempt_download_asset(weights_dir / name))
     except (OSError, ConnectionError) as exc:
         fallback = name.removesuffix(".pt") + ".yaml"
         log.warning(
@@ -55,7 +56,9 @@ def _pretrained(name: str, weights_dir: Path) -> StartWeights:
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             fallback,
         )
-        return StartWeights(name, fallback, False, f"{name} unreachable, fell back to {fallback} (random init)")
+        return StartWeights(
+            name, fallback, False, f"{name} unreachable, fell back to {fallback} (random init)"
+        )
     log.info("starting from pretrained %s (%s)", name, path)
     return StartWeights(name, str(path), True, f"pretrained {name}")
 

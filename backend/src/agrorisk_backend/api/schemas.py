@@ -96,7 +96,9 @@ class PredictionResult(Prediction):
 
     request_id: str
     detections: list[NamedDetection] = []
-    risks: list[RiskCard] = Field(default=[], description="one card per detected risk, in order of confidence")
+    risks: list[RiskCard] = Field(
+        default=[], description="one card per detected risk, in order of confidence"
+    )
 
 
 class MatchedPairOut(BaseModel):

@@ -6,14 +6,13 @@ import asyncio
 import logging
 import time
 
+from agrorisk_backend.settings import Settings
 from agrorisk_common.catalog import Catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_common.logging import redact
 from agrorisk_common.serving import DetectorClient
 from agrorisk_gemini.client import GeminiDetector
 from agrorisk_gemini.settings import GeminiSettings
-
-from agrorisk_backend.settings import Settings
 
 log = logging.getLogger(__name__)
 

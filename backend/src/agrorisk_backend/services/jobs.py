@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from agrorisk_common.images import ImageRejected
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from agrorisk_backend.api.schemas import PredictionResult
 from agrorisk_backend.services.recognition import Recognition
 from agrorisk_backend.services.uploads import check_image_async
+from agrorisk_common.images import ImageRejected
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -47,19 +47,17 @@ class Job(BaseModel):
     failed: int = 0
     items: list[JobItem]
 
+    @computed_field
     @property
     def progress(self) -> float:
+        """Share of photos finished (done or failed), 0..1."""
         return (self.done + self.failed) / self.total if self.total else 1.0
 
 
-class JobView(Job):
-    """A job as the API shows it: with its progress as a number."""
-
-    progress: float
-
-
 class JobManager:
-    def __init__(self, recognition: Recognition, work_dir: Path, concurrency: int, max_bytes: int, max_pixels: int):
+    def __init__(
+        self, recognition: Recognition, work_dir: Path, concurrency: int, max_bytes: int, max_pixels: int
+    ):
         self.recognition = recognition
         self.work_dir = work_dir
         self.concurrency = concurrency
@@ -118,7 +116,9 @@ class JobManager:
             job.finished_at = datetime.now(UTC).isoformat()
             if owned_dir is not None:
                 shutil.rmtree(owned_dir, ignore_errors=True)
-            log.info("job %s %s: %d done, %d failed of %d", job.id, job.status, job.done, job.failed, job.total)
+            log.info(
+                "job %s %s: %d done, %d failed of %d", job.id, job.status, job.done, job.failed, job.total
+            )
 
     async def _process(self, job: Job, item: JobItem, path: Path) -> None:
         try:

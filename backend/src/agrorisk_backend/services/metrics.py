@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agrorisk_common.detection import Prediction
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from agrorisk_common.detection import Prediction
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -12,28 +13,44 @@ class BackendMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "agrorisk_http_requests", "HTTP requests by route and status", ["route", "status"], registry=self.registry
+            "agrorisk_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=self.registry,
         )
         self.request_seconds = Histogram(
-            "agrorisk_http_request_seconds", "HTTP request time", ["route"], buckets=_LATENCY_BUCKETS,
+            "agrorisk_http_request_seconds",
+            "HTTP request time",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.predictions = Counter(
-            "agrorisk_predictions", "Predictions by source and outcome", ["source", "outcome"], registry=self.registry
+            "agrorisk_predictions",
+            "Predictions by source and outcome",
+            ["source", "outcome"],
+            registry=self.registry,
         )
         self.prediction_seconds = Histogram(
-            "agrorisk_prediction_seconds", "Recogniser latency", ["source"], buckets=_LATENCY_BUCKETS,
+            "agrorisk_prediction_seconds",
+            "Recogniser latency",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.detections = Counter(
             "agrorisk_detections", "Detected risks by source", ["source"], registry=self.registry
         )
-        self.cost_usd = Counter("agrorisk_cost_usd", "Money spent on paid recognisers", ["source"], registry=self.registry)
+        self.cost_usd = Counter(
+            "agrorisk_cost_usd", "Money spent on paid recognisers", ["source"], registry=self.registry
+        )
         self.rejected_uploads = Counter(
             "agrorisk_rejected_uploads", "Uploads refused, by reason", ["kind"], registry=self.registry
         )
         self.agreement = Histogram(
-            "agrorisk_compare_agreement", "Agreement of local model and Gemini", buckets=(0, 0.25, 0.5, 0.75, 1),
+            "agrorisk_compare_agreement",
+            "Agreement of local model and Gemini",
+            buckets=(0, 0.25, 0.5, 0.75, 1),
             registry=self.registry,
         )
         self.jobs_running = Gauge("agrorisk_jobs_running", "Batch jobs in progress", registry=self.registry)

@@ -13,8 +13,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agrorisk_common.detection import Prediction
 from pydantic import BaseModel
+
+from agrorisk_common.detection import Prediction
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/bmp": "bmp"}
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from agrorisk_common.catalog import Catalog
-from agrorisk_common.detection import Prediction
-from agrorisk_common.serving import DetectorClient
-
 from agrorisk_backend.api.schemas import CompareResult, PredictionResult
 from agrorisk_backend.services.detectors import predict_safely
 from agrorisk_backend.services.metrics import BackendMetrics
 from agrorisk_backend.services.prediction_log import PredictionLog
 from agrorisk_backend.services.results import compare_result, prediction_result
 from agrorisk_backend.services.uploads import CheckedImage
+from agrorisk_common.catalog import Catalog
+from agrorisk_common.detection import Prediction
+from agrorisk_common.serving import DetectorClient
 
 
 class Recognition:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from agrorisk_common.catalog import Catalog
-from agrorisk_common.detection import Prediction, match_by_iou
-
 from agrorisk_backend.api.schemas import (
     CompareResult,
     CompareRow,
@@ -13,15 +10,15 @@ from agrorisk_backend.api.schemas import (
     PredictionResult,
     RiskCard,
 )
+from agrorisk_common.catalog import Catalog
+from agrorisk_common.detection import Prediction, match_by_iou
 
 
 def prediction_result(prediction: Prediction, request_id: str, catalog: Catalog) -> PredictionResult:
     """The prediction with uk/en names on each detection and one card per detected risk."""
     cards = {risk_id: RiskCard.for_id(risk_id, catalog) for risk_id in _by_confidence(prediction)}
     detections = [
-        NamedDetection(
-            **d.model_dump(), name_uk=cards[d.risk_id].name_uk, name_en=cards[d.risk_id].name_en
-        )
+        NamedDetection(**d.model_dump(), name_uk=cards[d.risk_id].name_uk, name_en=cards[d.risk_id].name_en)
         for d in prediction.detections
     ]
     return PredictionResult(

@@ -6,10 +6,10 @@ import asyncio
 import io
 from dataclasses import dataclass
 
-from agrorisk_common.images import DecodedImage, decode_image, encode_jpeg
 from PIL import Image
 
 from agrorisk_backend.services.image_features import image_features
+from agrorisk_common.images import DecodedImage, decode_image, encode_jpeg
 
 # Types every recogniser (ONNX pre-processing and Gemini) reads as they are.
 _PASS_THROUGH = frozenset({"image/jpeg", "image/png", "image/webp"})

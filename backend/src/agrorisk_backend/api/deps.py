@@ -1,0 +1,86 @@
+"""Shared dependencies of the routes: the app's services, the checked upload, the API keys."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, File, HTTPException, Request, Security, UploadFile
+from fastapi.security import APIKeyHeader
+from pydantic import SecretStr
+
+from agrorisk_backend.services.feedback_store import FeedbackStore
+from agrorisk_backend.services.jobs import JobManager
+from agrorisk_backend.services.metrics import BackendMetrics
+from agrorisk_backend.services.model_registry import ModelCatalog
+from agrorisk_backend.services.recognition import Recognition
+from agrorisk_backend.services.uploads import CheckedImage, check_image_async
+from agrorisk_backend.settings import Settings
+from agrorisk_common.catalog import Catalog
+from agrorisk_common.images import ImageRejected
+
+API_KEY_HEADER = "X-API-Key"
+_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="needed when a key is set")
+
+
+@dataclass
+class Services:
+    """Everything the routes use, built once per app in the lifespan."""
+
+    settings: Settings
+    catalog: Catalog
+    recognition: Recognition
+    jobs: JobManager
+    feedback: FeedbackStore
+    models: ModelCatalog
+    metrics: BackendMetrics
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def read_upload(upload: UploadFile, services: Services) -> bytes:
+    """The upload's bytes, refusing (413) before reading more than the limit."""
+    limit = services.settings.max_upload_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        size = upload.size or len(data)
+        raise ImageRejected(
+            "too_large", f"the file is {size / 1e6:.1f} MB or more; the limit is {limit / 1e6:.1f} MB", 413
+        )
+    return data
+
+
+async def checked_upload(
+    services: ServicesDep, file: UploadFile = File(description="a photo: JPEG, PNG, WebP, BMP, GIF or TIFF")
+) -> CheckedImage:
+    """The uploaded photo, decoded and checked (413 too big, 415 not an image, 422 broken)."""
+    data = await read_upload(file, services)
+    settings = services.settings
+    return await check_image_async(data, settings.max_upload_bytes, settings.max_pixels)
+
+
+CheckedUpload = Annotated[CheckedImage, Depends(checked_upload)]
+
+
+def _key_matches(given: str | None, expected: SecretStr) -> bool:
+    return given is not None and secrets.compare_digest(given.encode(), expected.get_secret_value().encode())
+
+
+def require_api_key(services: ServicesDep, key: str | None = Security(_api_key_header)) -> None:
+    """Open unless AGRORISK_BACKEND_API_KEY is set; then the X-API-Key header must carry it."""
+    expected = services.settings.api_key
+    if expected is not None and not _key_matches(key, expected):
+        raise HTTPException(401, f"missing or wrong {API_KEY_HEADER} header")
+
+
+def require_admin_key(services: ServicesDep, key: str | None = Security(_api_key_header)) -> None:
+    """Admin routes take the admin key (or, when none is set, the API key); open when neither is set."""
+    expected = services.settings.admin_api_key or services.settings.api_key
+    if expected is not None and not _key_matches(key, expected):
+        raise HTTPException(401, f"admin route: missing or wrong {API_KEY_HEADER} header")

@@ -1,0 +1,38 @@
+"""POST /v1/feedback: a person marks a result right or wrong, or names the right risk."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Form, HTTPException
+
+from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
+from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post("/feedback", response_model=FeedbackRecord, status_code=201, summary="Give feedback on a result")
+async def feedback(
+    image: CheckedUpload,
+    services: ServicesDep,
+    verdict: Literal["right", "wrong"] = Form(),
+    source: Literal["local", "gemini", "both"] = Form(default="both"),
+    risk_id: str | None = Form(default=None, description="the risk the verdict is about"),
+    correct_risk_id: str | None = Form(default=None, description="the risk really on the photo"),
+    request_id: str | None = Form(default=None, max_length=64),
+    comment: str = Form(default="", max_length=2000),
+) -> FeedbackRecord:
+    """Stored with the photo in the labelling queue, which the pipeline sends to Label Studio."""
+    for name, value in (("risk_id", risk_id), ("correct_risk_id", correct_risk_id)):
+        if value and value not in services.catalog:
+            raise HTTPException(422, f"{name}: unknown risk id {value!r}")
+    entry = FeedbackIn(
+        verdict=verdict,
+        source=source,
+        risk_id=risk_id or None,
+        correct_risk_id=correct_risk_id or None,
+        request_id=request_id or None,
+        comment=comment,
+    )
+    return await services.feedback.save(entry, image.model_bytes, image.model_mime_type)

@@ -1,0 +1,150 @@
+"""The FastAPI app: routers, middleware, error handlers and the lifespan that builds the services."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from agrorisk_backend import __doc__ as description
+from agrorisk_backend.api.deps import Services, require_admin_key, require_api_key
+from agrorisk_backend.api.routes import (
+    admin,
+    compare,
+    feedback,
+    gemini,
+    health,
+    jobs,
+    links,
+    models,
+    predict,
+    risks,
+)
+from agrorisk_backend.services.detectors import build_gemini_detector, build_local_detector
+from agrorisk_backend.services.feedback_store import FeedbackStore
+from agrorisk_backend.services.jobs import JobManager
+from agrorisk_backend.services.metrics import BackendMetrics
+from agrorisk_backend.services.model_registry import ModelCatalog
+from agrorisk_backend.services.prediction_log import PredictionLog
+from agrorisk_backend.services.recognition import Recognition
+from agrorisk_backend.settings import Settings
+from agrorisk_common.catalog import Catalog, load_catalog
+from agrorisk_common.images import ImageRejected
+from agrorisk_gemini.settings import GeminiSettings
+from agrorisk_storage import StorageSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    gemini_settings: GeminiSettings | None = None,
+    storage_settings: StorageSettings | None = None,
+) -> FastAPI:
+    """The backend app; settings default to the environment (AGRORISK_BACKEND_/GEMINI_/STORAGE_)."""
+    settings = settings or Settings()
+    gemini_settings = gemini_settings or GeminiSettings()
+    storage_settings = storage_settings or StorageSettings()
+    metrics = BackendMetrics()
+    catalog = load_catalog()  # a broken catalog stops the start with its file, line and reason
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = _build_services(settings, gemini_settings, storage_settings, catalog, metrics)
+        app.state.services = services
+        log.info(
+            "backend ready: engine %s, Gemini %s, %d risks, logs in %s",
+            settings.engine,
+            "configured" if gemini_settings.configured else "not configured",
+            len(services.catalog),
+            settings.data_dir,
+        )
+        if settings.admin_api_key is None and settings.api_key is None:
+            log.warning("admin routes are open: set AGRORISK_BACKEND_ADMIN_API_KEY outside a laptop")
+        try:
+            yield
+        finally:
+            await services.jobs.aclose()
+            await services.recognition.local.aclose()
+            await services.recognition.gemini.aclose()
+
+    app = FastAPI(
+        title="AgroRisk API",
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.requests.labels(template, str(response.status_code)).inc()
+        metrics.request_seconds.labels(template).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(ImageRejected)
+    async def image_rejected(request: Request, exc: ImageRejected) -> JSONResponse:
+        metrics.rejected_uploads.labels(exc.kind).inc()
+        return JSONResponse({"detail": str(exc), "kind": exc.kind}, status_code=exc.status)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": "internal error; see the server log", "kind": "internal"}, status_code=500
+        )
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+    for module in (predict, gemini, compare, jobs, risks, models, feedback, links):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(admin.router, prefix="/v1", dependencies=[Depends(require_admin_key)])
+    app.include_router(health.router)
+    return app
+
+
+def _build_services(
+    settings: Settings,
+    gemini_settings: GeminiSettings,
+    storage_settings: StorageSettings,
+    catalog: Catalog,
+    metrics: BackendMetrics,
+) -> Services:
+    recognition = Recognition(
+        catalog=catalog,
+        local=build_local_detector(settings),
+        gemini=build_gemini_detector(gemini_settings, catalog),
+        prediction_log=PredictionLog(settings.prediction_log_dir, settings.log_images),
+        metrics=metrics,
+        local_timeout_s=settings.request_timeout_s,
+        gemini_timeout_s=settings.gemini_timeout_s,
+        iou_threshold=settings.iou_threshold,
+    )
+    jobs = JobManager(
+        recognition,
+        settings.data_dir / "jobs",
+        settings.jobs_concurrency,
+        settings.max_upload_bytes,
+        settings.max_pixels,
+    )
+    return Services(
+        settings=settings,
+        catalog=catalog,
+        recognition=recognition,
+        jobs=jobs,
+        feedback=FeedbackStore(settings.feedback_dir),
+        models=ModelCatalog(storage_settings, settings.wandb_url),
+        metrics=metrics,
+    )

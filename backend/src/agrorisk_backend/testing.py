@@ -1,0 +1,145 @@
+"""A real local stack for tests, demos and `agrorisk-backend bench`: a tiny trained model in a
+local registry, Ray Serve serving it, the fake Gemini REST server, and the backend — each a real
+server on a free loopback port. One Ray Serve per Python process (`shared_ray_serve`)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import httpx
+
+from agrorisk_storage import ModelRegistry, StorageSettings
+
+RAY_SERVE_SCRIPT = """
+import signal, sys, threading
+from agrorisk_ray import server
+from agrorisk_ray.settings import Settings
+from agrorisk_storage import StorageSettings
+settings = Settings(host="127.0.0.1", port=int(sys.argv[1]), metrics_port=int(sys.argv[2]), num_replicas=1,
+                    num_cpus=2, conf_threshold=0.001, max_detections=3, reload_interval_s=0)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+signal.signal(signal.SIGINT, lambda *_: stop.set())
+server.start(settings, StorageSettings())
+print("ready", flush=True)
+stop.wait()
+server.stop()
+"""
+
+
+class StackError(RuntimeError):
+    """A server of the local stack did not come up; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smoke_registry(work_dir: Path, class_names: list[str]) -> StorageSettings:
+    """A local registry whose `production` alias is a one-epoch YOLO11 (real training + ONNX export)."""
+    from agrorisk_ray.smoke_model import train_smoke_model
+
+    storage = StorageSettings(local_root=work_dir / "registry", cache_dir=work_dir / "cache")
+    registry = ModelRegistry.from_settings(storage)
+    if "production" not in registry.aliases():
+        files = train_smoke_model(work_dir / "train", class_names, imgsz=64)
+        registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "agrorisk-backend testing"})
+        registry.promote("v1", "production")
+    return storage
+
+
+def storage_env(storage: StorageSettings) -> dict[str, str]:
+    return {
+        "AGRORISK_STORAGE_LOCAL_ROOT": str(storage.local_root),
+        "AGRORISK_STORAGE_CACHE_DIR": str(storage.cache_dir),
+    }
+
+
+@contextmanager
+def server_process(
+    args: list[str], env: dict[str, str], health_url: str, name: str, log_path: Path, timeout_s: float = 240
+) -> Iterator[subprocess.Popen]:
+    """Run a server in its own process group until `health_url` answers 200; stop it on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_healthy(process, health_url, name, log_path, timeout_s)
+            yield process
+        finally:
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen, grace_s: float = 30) -> None:
+    """SIGTERM, then SIGKILL to the process group the server started (only what we started)."""
+    if process.poll() is None:
+        process.terminate()
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(grace_s)
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _wait_healthy(process: subprocess.Popen, url: str, name: str, log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise StackError(f"{name} exited with code {process.returncode}:\n{tail}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise StackError(f"{name} did not become healthy at {url} within {timeout_s:.0f} s (log: {log_path})")
+
+
+@contextmanager
+def ray_serve(storage: StorageSettings, log_path: Path) -> Iterator[str]:
+    """Ray Serve (agrorisk_ray) serving the registry's production model; yields its base URL."""
+    port = free_port()
+    env = {**storage_env(storage), "RAY_AUTH_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-c", RAY_SERVE_SCRIPT, str(port), str(free_port())]
+    url = f"http://127.0.0.1:{port}"
+    with server_process(args, env, f"{url}/healthz", "Ray Serve", log_path):
+        yield url
+
+
+@contextmanager
+def backend_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`agrorisk-backend serve` on a free port with the given environment; yields its base URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "agrorisk_backend", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with server_process(args, env, f"{url}/healthz", "backend", log_path, timeout_s=120):
+        yield url
+
+
+_shared: dict[str, object] = {}
+
+
+def shared_ray_serve(work_dir: Path, class_names: list[str]) -> tuple[str, StorageSettings]:
+    """One Ray Serve with a smoke model for the whole Python process (e.g. a pytest run): started on
+    the first call, stopped at exit. Returns its URL and the registry settings."""
+    if "ray" not in _shared:
+        storage = smoke_registry(work_dir, class_names)
+        context = ray_serve(storage, work_dir / "ray-serve.log")
+        url = context.__enter__()
+        atexit.register(context.__exit__, None, None, None)
+        _shared["ray"] = (url, storage)
+    return _shared["ray"]  # type: ignore[return-value]

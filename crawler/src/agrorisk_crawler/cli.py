@@ -1,0 +1,202 @@
+"""`agrorisk-crawl`: collect photos for catalog risks, count them, benchmark the crawler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from agrorisk_common.catalog import CatalogError, Risk, RiskType, load_catalog
+from agrorisk_common.logging import configure_logging
+from agrorisk_crawler.bench import run_bench
+from agrorisk_crawler.collection import ImageCollection
+from agrorisk_crawler.crawl import crawl_risks
+from agrorisk_crawler.manifest import ManifestError, load_manifest
+from agrorisk_crawler.queries import build_queries
+from agrorisk_crawler.settings import KNOWN_ENGINES, Settings
+from agrorisk_crawler.stats import collection_stats
+
+app = typer.Typer(
+    help=(
+        "Collect photos of every catalog risk (crawler/risks/*.csv) from image search engines with "
+        "icrawler into crawler/download/images/<risk_id>/<sha256>.<ext>, validated and de-duplicated, "
+        "with crawler/download/manifest.csv. Settings: AGRORISK_CRAWLER_* variables (see README)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class CliError(Exception):
+    """An expected failure: shown as one red line, exit code 1."""
+
+
+RiskOption = Annotated[list[str], typer.Option("--risk", "-r", help="Risk id (repeatable).")]
+CropOption = Annotated[
+    list[str], typer.Option("--crop", "-c", help="Crop slug, e.g. winter_wheat (repeatable).")
+]
+TypeOption = Annotated[list[RiskType], typer.Option("--risk-type", "-t", help="Risk type (repeatable).")]
+CatalogOption = Annotated[
+    Path | None, typer.Option("--catalog", help="Catalog folder or CSV (default: crawler/risks).")
+]
+DownloadOption = Annotated[
+    Path | None,
+    typer.Option("--download-dir", help="Folder for images/ and manifest.csv (default: crawler/download)."),
+]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None and v != []})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _select(settings: Settings, risk: list[str], crop: list[str], risk_type: list[RiskType]) -> list[Risk]:
+    try:
+        catalog = load_catalog(settings.catalog_dir)
+        risks = catalog.select(ids=risk, crops=crop, risk_types=risk_type)
+    except CatalogError as exc:
+        raise CliError(f"catalog: {exc}") from None
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    if not risks:
+        raise CliError("no catalog risk matches the given --risk/--crop/--risk-type filters")
+    return risks
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.callback()
+def main() -> None:
+    configure_logging()
+
+
+@app.command()
+def run(
+    risk: RiskOption = [],  # noqa: B006 - typer reads list defaults
+    crop: CropOption = [],  # noqa: B006
+    risk_type: TypeOption = [],  # noqa: B006
+    max_per_risk: Annotated[
+        int | None, typer.Option("--max-per-risk", "-n", min=1, help="Stop a risk at this many images.")
+    ] = None,
+    engine: Annotated[
+        list[str],
+        typer.Option("--engine", "-e", help=f"Engine, in order (repeatable): {', '.join(KNOWN_ENGINES)}."),
+    ] = [],  # noqa: B006
+    threads: Annotated[int | None, typer.Option(min=1, max=64, help="Download threads.")] = None,
+    catalog: CatalogOption = None,
+    download_dir: DownloadOption = None,
+) -> None:
+    """Crawl the selected risks (all by default). Resumable: a re-run keeps what is there and adds only new images."""
+    try:
+        settings = _settings(
+            max_per_risk=max_per_risk,
+            engines=engine,
+            threads=threads,
+            catalog_dir=catalog,
+            download_dir=download_dir,
+        )
+        risks = _select(settings, risk, crop, risk_type)
+        collection = ImageCollection(settings.images_dir, settings.manifest_path, settings.phash_threshold)
+    except (CliError, ManifestError) as exc:
+        raise _fail(str(exc)) from None
+    skipped = [e for e in settings.engines if e not in settings.active_engines()]
+    if skipped:
+        err.print(f"[yellow]note:[/yellow] {', '.join(skipped)} skipped: set AGRORISK_CRAWLER_FLICKR_API_KEY")
+    if not settings.active_engines():
+        raise _fail("no engine can run")
+    report = crawl_risks(risks, settings, collection, console=console)
+    console.print(report.table(held=collection.count))
+    console.print(f"manifest: {settings.manifest_path} ({len(collection.rows)} images)")
+
+
+@app.command()
+def stats(
+    risk: RiskOption = [],  # noqa: B006
+    crop: CropOption = [],  # noqa: B006
+    risk_type: TypeOption = [],  # noqa: B006
+    target: Annotated[int | None, typer.Option(min=1, help="Images each risk should have.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    catalog: CatalogOption = None,
+    download_dir: DownloadOption = None,
+) -> None:
+    """Images per risk (crawled, synthetic, flagged cross-risk) and the risks under the target count."""
+    try:
+        settings = _settings(target_per_risk=target, catalog_dir=catalog, download_dir=download_dir)
+        risks = _select(settings, risk, crop, risk_type)
+        rows = load_manifest(settings.manifest_path)
+    except (CliError, ManifestError) as exc:
+        raise _fail(str(exc)) from None
+    result = collection_stats(rows, [r.id for r in risks], settings.target_per_risk)
+    if as_json:
+        payload = result.model_dump() | {"under_target": result.under_target}
+        console.print_json(json.dumps(payload))
+        return
+    table = Table(title=f"Images per risk ({settings.manifest_path})")
+    for name in (
+        "risk",
+        "crawled",
+        "synthetic",
+        "total",
+        "cross-risk flagged",
+        f"missing to {result.target}",
+    ):
+        table.add_column(name, justify="left" if name == "risk" else "right")
+    for count in result.risks:
+        missing = result.under_target.get(count.risk_id, 0)
+        table.add_row(
+            count.risk_id,
+            str(count.crawled),
+            str(count.synthetic),
+            str(count.total),
+            str(count.cross_risk_flagged),
+            f"[red]{missing}[/red]" if missing else "0",
+        )
+    console.print(table)
+    under = result.under_target
+    console.print(f"{len(under)} of {len(result.risks)} risk(s) under {result.target} images")
+
+
+@app.command()
+def queries(
+    risk: RiskOption = [],  # noqa: B006
+    crop: CropOption = [],  # noqa: B006
+    risk_type: TypeOption = [],  # noqa: B006
+    catalog: CatalogOption = None,
+) -> None:
+    """Show the search queries each selected risk would be crawled with."""
+    try:
+        settings = _settings(catalog_dir=catalog)
+        risks = _select(settings, risk, crop, risk_type)
+    except CliError as exc:
+        raise _fail(str(exc)) from None
+    for selected in risks:
+        console.print(f"[bold]{selected.id}[/bold]")
+        for query in build_queries(selected, settings.max_queries_per_risk):
+            console.print(f"  {query}", highlight=False)
+
+
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
+        "bench/crawler.json"
+    ),
+    images: Annotated[int, typer.Option(min=10, help="Distinct images the loopback site serves.")] = 600,
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Download threads.")] = 8,
+) -> None:
+    """Images/s kept from a loopback search engine + image host, and seconds to dedup 10,000 pHashes."""
+    results = run_bench(out, n_images=images, threads=threads)
+    console.print_json(json.dumps(results))
+    console.print(f"written to {out}")

@@ -1,0 +1,162 @@
+"""Search engines: result-page URLs per engine, and icrawler's own parsers for their pages.
+
+The parsers are icrawler's built-in Bing, Baidu and Google parsers (Flickr follows icrawler's
+FlickrParser with the API address made a setting); each task they yield is tagged with the query its page came from.
+Endpoints are settings, so a mirror, or the loopback site in tests and benches, can stand in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from icrawler import Feeder, Parser
+from icrawler.builtin.baidu import BaiduParser
+from icrawler.builtin.bing import BingParser
+from icrawler.builtin.google import GoogleParser
+
+from agrorisk_crawler.settings import Settings
+
+FLICKR_SIZES = ("original", "large 2048", "large 1600", "large", "medium 800", "medium 640", "medium")
+
+
+class PageListFeeder(Feeder):
+    """Feeds a prepared list of result-page URLs; stops as soon as the risk has enough images."""
+
+    def feed(self, page_urls: list[str]) -> None:
+        for url in page_urls:
+            while not self.signal.get("reach_max_num"):
+                try:
+                    self.out_queue.put(url, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            else:
+                return
+
+
+class QueryTaggingParser(Parser):
+    """Runs the engine's parser and adds the query (read back from the page URL) to each task.
+
+    Result pages that are not HTTP 200 are counted through `tally(outcome)` as `page_http_<code>`.
+    """
+
+    query_param: ClassVar[str]
+
+    def parse(self, response, tally: Callable[[str], None], **kwargs) -> Iterator[dict]:
+        if response.status_code != 200:
+            tally(f"page_http_{response.status_code}")
+            return
+        query = parse_qs(urlsplit(response.url).query).get(self.query_param, [""])[0]
+        for task in self.parse_tasks(response, tally, **kwargs):
+            yield {**task, "query": query}
+
+    def parse_tasks(self, response, tally: Callable[[str], None], **kwargs) -> Iterable[dict]:
+        return super().parse(response, **kwargs) or ()
+
+
+class BingPageParser(QueryTaggingParser, BingParser):
+    query_param = "q"
+
+
+class BaiduPageParser(QueryTaggingParser, BaiduParser):
+    query_param = "word"
+
+
+class GooglePageParser(QueryTaggingParser, GoogleParser):
+    query_param = "q"
+
+
+class FlickrApiParser(QueryTaggingParser):
+    """Flickr REST API: `photos.search` pages, then `photos.getSizes` per photo for the largest size.
+
+    Same steps as icrawler's FlickrParser, which hard-codes the API host; here it is a setting.
+    """
+
+    query_param = "text"
+
+    def parse_tasks(self, response, tally, apikey: str, api_url: str) -> Iterator[dict]:  # type: ignore[override]
+        content = json.loads(response.content.decode("utf-8", "ignore"))
+        if content.get("stat") != "ok":
+            tally("page_error")
+            return
+        for photo in content["photos"]["photo"]:
+            params = {"method": "flickr.photos.getSizes", "api_key": apikey, "photo_id": photo["id"]}
+            params |= {"format": "json", "nojsoncallback": 1}
+            try:
+                info = self.session.get(f"{api_url}?{urlencode(params)}").json()
+            except (OSError, ValueError):
+                tally("page_error")
+                continue
+            if info.get("stat") != "ok":
+                continue
+            urls = {str(size["label"]).lower(): size["source"] for size in info["sizes"]["size"]}
+            best = next((urls[size] for size in FLICKR_SIZES if size in urls), None)
+            if best:
+                yield {"file_url": best, "meta": photo}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One search engine: how to page through its results and which parser reads them."""
+
+    name: str
+    parser: type[Parser]
+    page_size: int
+    max_results: int
+    page_url: Callable[[Settings, str, int], str]  # (settings, query, offset) -> URL
+
+    def page_urls(self, settings: Settings, queries: list[str], wanted: int) -> list[str]:
+        """Result pages enough for `wanted` images per query, query by query, best queries first."""
+        wanted = min(wanted, self.max_results)
+        pages = max(1, math.ceil(wanted / self.page_size))
+        return [
+            self.page_url(settings, query, page * self.page_size)
+            for query in queries
+            for page in range(pages)
+        ]
+
+    def parser_kwargs(self, settings: Settings) -> dict:
+        if self.name != "flickr" or settings.flickr_api_key is None:
+            return {}
+        return {"apikey": settings.flickr_api_key.get_secret_value(), "api_url": settings.flickr_api_url}
+
+
+def _bing(settings: Settings, query: str, offset: int) -> str:
+    return f"{settings.bing_url}?{urlencode({'q': query, 'first': offset})}"
+
+
+def _baidu(settings: Settings, query: str, offset: int) -> str:
+    params = {"tn": "resultjson_com", "ipn": "rj", "word": query, "pn": offset, "rn": 30}
+    return f"{settings.baidu_url}?{urlencode(params)}"
+
+
+def _google(settings: Settings, query: str, offset: int) -> str:
+    params = {"q": query, "ijn": offset // 100, "start": offset, "tbs": "", "tbm": "isch"}
+    return f"{settings.google_url}?{urlencode(params)}"
+
+
+def _flickr(settings: Settings, query: str, offset: int) -> str:
+    key = settings.flickr_api_key.get_secret_value() if settings.flickr_api_key else ""
+    params = {"method": "flickr.photos.search", "api_key": key, "format": "json", "nojsoncallback": 1}
+    params |= {
+        "text": query,
+        "sort": "relevance",
+        "content_type": 1,
+        "per_page": 100,
+        "page": offset // 100 + 1,
+    }
+    return f"{settings.flickr_api_url}?{urlencode(params)}"
+
+
+ENGINES: dict[str, Engine] = {
+    "bing": Engine("bing", BingPageParser, 20, 1000, _bing),
+    "baidu": Engine("baidu", BaiduPageParser, 30, 1000, _baidu),
+    "google": Engine("google", GooglePageParser, 100, 1000, _google),
+    "flickr": Engine("flickr", FlickrApiParser, 100, 4000, _flickr),
+}

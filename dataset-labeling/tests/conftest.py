@@ -1,0 +1,112 @@
+"""Shared fixtures: offline environment, the real catalog, and pools of procedurally drawn leaves."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageEnhance
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="agrorisk-labeling-yolo-"))
+_font = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics" / "Arial.ttf"
+if not _font.exists():  # Ultralytics asks GitHub for this font otherwise
+    import matplotlib
+
+    _font.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", _font)
+
+from agrorisk_common.catalog import Catalog, load_catalog  # noqa: E402
+from agrorisk_common.procedural import draw_leaf  # noqa: E402
+from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore  # noqa: E402
+from agrorisk_labeling.manifest import append_rows, image_row, images_dir_of, labels_path_of  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def risk_ids(catalog: Catalog) -> list[str]:
+    """Two real catalog risks: enough for multi-class behaviour, small enough to stay fast."""
+    return [r.id for r in catalog][:2]
+
+
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def near_duplicate(image: Image.Image) -> Image.Image:
+    """The same photo slightly brighter, as a re-upload elsewhere would be."""
+    return ImageEnhance.Brightness(image).enhance(1.04)
+
+
+@dataclass
+class Pool:
+    manifest: Path
+    near_duplicates: list[tuple[str, str]]  # (original sha256, re-upload sha256)
+    synthetic: list[str]
+
+
+@pytest.fixture
+def make_pool(tmp_path: Path, risk_ids: list[str]) -> Callable[..., Pool]:
+    """Build a crawler-style pool: images/<risk>/<sha>.jpg + manifest.csv (+ labels.jsonl when asked).
+
+    `duplicates` near-duplicate copies are added per class; `labelled=True` writes the true lesion
+    boxes as imported labels; `synthetic` adds that many synthetic images of the first class.
+    """
+
+    def make(
+        per_class: int = 8,
+        duplicates: int = 2,
+        labelled: bool = False,
+        synthetic: int = 0,
+        seed: int = 0,
+        size: int = 96,
+    ) -> Pool:
+        manifest = tmp_path / f"pool-{seed}" / "manifest.csv"
+        images_dir = images_dir_of(manifest)
+        rng = random.Random(seed)
+        rows, store = [], LabelStore.load(labels_path_of(manifest))
+        pool = Pool(manifest, [], [])
+
+        def add(image: Image.Image, risk_id: str, boxes: list, is_synthetic: bool = False) -> str:
+            engine = "diffusers" if is_synthetic else "test"
+            row = image_row(jpeg(image), risk_id, images_dir, query=risk_id, engine=engine, synthetic=is_synthetic)
+            rows.append(row)
+            if labelled:
+                label_boxes = [
+                    LabelBox(risk_id=risk_id, **b.model_dump(), confidence=1.0, source=LabelSource.IMPORT)
+                    for b in boxes
+                ]
+                store.put(
+                    ImageLabels(sha256=row["sha256"], file=row["file"], source=LabelSource.IMPORT, boxes=label_boxes)
+                )
+            return row["sha256"]
+
+        for index, risk_id in enumerate(risk_ids):
+            for k in range(per_class):
+                image, boxes = draw_leaf(index, rng, size)
+                original = add(image, risk_id, boxes)
+                if k < duplicates:
+                    pool.near_duplicates.append((original, add(near_duplicate(image), risk_id, boxes)))
+        for _ in range(synthetic):
+            image, boxes = draw_leaf(0, rng, size)
+            pool.synthetic.append(add(image, risk_ids[0], boxes, is_synthetic=True))
+        append_rows(manifest, rows)
+        store.save()
+        return pool
+
+    return make

@@ -1,0 +1,227 @@
+"""The Gradio page: Compare, Risk catalog, Models and Services tabs; all data from the backend API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402  (analytics must be off before the import)
+from fastapi import FastAPI  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+
+from agrorisk_web import views  # noqa: E402
+from agrorisk_web.annotate import annotate  # noqa: E402
+from agrorisk_web.backend_client import BackendClient, BackendError  # noqa: E402
+from agrorisk_web.examples import example_photos  # noqa: E402
+from agrorisk_web.settings import Settings  # noqa: E402
+
+CSS = """
+#status p { font-weight: 600; }
+.risk-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 12px; margin: 6px 0; }
+.risk-card summary { cursor: pointer; font-size: 1.05em; }
+.disclaimer { font-size: 0.9em; opacity: 0.8; }
+"""
+_EMPTY_COMPARE = (None, None, "", "", [], "", "")
+
+
+def build_demo(settings: Settings) -> gr.Blocks:
+    """The page; every handler asks the backend over HTTP and turns its failures into messages."""
+    backend = BackendClient(settings)
+
+    async def run_compare(photo: str | None):
+        if not photo:
+            return (*_EMPTY_COMPARE, "⚠️ Завантажте фото / upload a photo first", None)
+        path = Path(photo)
+        data = path.read_bytes()
+        try:
+            result = await backend.compare(data, path.name)
+        except BackendError as exc:
+            return (*_EMPTY_COMPARE, f"⚠️ {exc}", None)
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+        status = "✅ Готово / done"
+        failed = [side for side in ("local", "gemini") if result[side].get("error")]
+        if failed:
+            status = "⚠️ " + " · ".join(
+                f"{'YOLO' if side == 'local' else 'Gemini'}: {result[side]['error']}" for side in failed
+            )
+        return (
+            annotate(image, result["local"]["detections"]),
+            annotate(image, result["gemini"]["detections"]),
+            views.side_summary("YOLO (локальна модель / local model)", result["local"]),
+            views.side_summary("Gemini", result["gemini"]),
+            views.comparison_rows(result),
+            views.agreement_summary(result),
+            views.guidance_cards(result),
+            status,
+            {"photo": photo, "request_id": result["request_id"]},
+        )
+
+    async def send_feedback(
+        verdict: str, state: dict[str, Any] | None, source: str, correct_risk: str | None
+    ):
+        if not state:
+            return "⚠️ Спершу порівняйте фото / compare a photo first"
+        path = Path(state["photo"])
+        fields = {"verdict": verdict, "source": source, "request_id": state["request_id"]}
+        if correct_risk:
+            fields["correct_risk_id"] = correct_risk
+        try:
+            await backend.feedback(path.read_bytes(), path.name, fields)
+        except BackendError as exc:
+            return f"⚠️ {exc}"
+        return "Дякуємо! Відгук збережено для розмітки / thank you, saved for labelling."
+
+    async def feedback_right(state, source, correct_risk):
+        return await send_feedback("right", state, source, correct_risk)
+
+    async def feedback_wrong(state, source, correct_risk):
+        return await send_feedback("wrong", state, source, correct_risk)
+
+    async def load_catalog():
+        try:
+            risks = await backend.risks()
+        except BackendError as exc:
+            return [], f"<p>⚠️ {exc}</p>", gr.update(choices=[]), gr.update(choices=[])
+        return (
+            risks,
+            views.catalog_cards(risks),
+            gr.update(choices=views.crop_choices(risks), value=""),
+            gr.update(choices=views.risk_choices(risks)),
+        )
+
+    async def load_models():
+        try:
+            models = await backend.models()
+        except BackendError as exc:
+            return f"⚠️ {exc}", []
+        return views.models_summary(models), views.model_rows(models)
+
+    async def load_links():
+        try:
+            return views.links_html(await backend.links())
+        except BackendError as exc:
+            return f"<p>⚠️ {exc}</p>"
+
+    with gr.Blocks(title="AgroRisk", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "# 🌾 AgroRisk\nРозпізнавання ризиків для посівів за фото · crop risk recognition from photos"
+        )
+        risks_state = gr.State([])
+        compare_state = gr.State(None)
+        with gr.Tab("Порівняння / Compare", elem_id="tab-compare"):
+            with gr.Row():
+                photo = gr.Image(
+                    type="filepath",
+                    label="Фото / Photo",
+                    sources=["upload"],
+                    elem_id="photo-input",
+                    height=320,
+                )
+                with gr.Column():
+                    gr.Examples(example_photos(), inputs=photo, label="Приклади / Examples")
+                    compare_button = gr.Button(
+                        "Порівняти / Compare", variant="primary", elem_id="compare-button"
+                    )
+                    status = gr.Markdown(elem_id="status")
+                    agreement = gr.Markdown(elem_id="agreement")
+            with gr.Row():
+                with gr.Column():
+                    local_image = gr.Image(
+                        label="YOLO", type="pil", format="jpeg", elem_id="local-image", interactive=False
+                    )
+                    local_summary = gr.Markdown(elem_id="local-summary")
+                with gr.Column():
+                    gemini_image = gr.Image(
+                        label="Gemini", type="pil", format="jpeg", elem_id="gemini-image", interactive=False
+                    )
+                    gemini_summary = gr.Markdown(elem_id="gemini-summary")
+            table = gr.Dataframe(
+                headers=views.TABLE_HEADERS,
+                label="Порівняння / Comparison",
+                elem_id="comparison-table",
+                interactive=False,
+                wrap=True,
+            )
+            gr.Markdown("### Що робити / What to do")
+            guidance = gr.HTML(elem_id="guidance")
+            with gr.Accordion("Відгук / Feedback", open=True, elem_id="feedback"):
+                with gr.Row():
+                    feedback_source = gr.Dropdown(
+                        [("Обидві / both", "both"), ("YOLO", "local"), ("Gemini", "gemini")],
+                        value="both",
+                        label="Про яку модель / which model",
+                        elem_id="feedback-source",
+                    )
+                    correct_risk = gr.Dropdown(
+                        [],
+                        label="Правильний ризик / correct risk (optional)",
+                        elem_id="feedback-risk",
+                        allow_custom_value=False,
+                    )
+                with gr.Row():
+                    right_button = gr.Button("👍 Правильно / Right", elem_id="feedback-right")
+                    wrong_button = gr.Button("👎 Неправильно / Wrong", elem_id="feedback-wrong")
+                feedback_status = gr.Markdown(elem_id="feedback-status")
+        with gr.Tab("Каталог ризиків / Risk catalog", elem_id="tab-catalog"):
+            with gr.Row():
+                search = gr.Textbox(
+                    label="Пошук / Search", placeholder="іржа, rust, Puccinia…", elem_id="catalog-search"
+                )
+                crop = gr.Dropdown([], label="Культура / Crop", elem_id="catalog-crop")
+            catalog_html = gr.HTML(elem_id="catalog-cards")
+        with gr.Tab("Моделі / Models", elem_id="tab-models"):
+            models_refresh = gr.Button("Оновити / Refresh", elem_id="models-refresh")
+            models_summary = gr.Markdown(elem_id="models-summary")
+            models_table = gr.Dataframe(
+                headers=views.MODEL_HEADERS, elem_id="models-table", interactive=False
+            )
+        with gr.Tab("Сервіси / Services", elem_id="tab-services"):
+            links = gr.HTML(elem_id="services-links")
+
+        compare_button.click(
+            run_compare,
+            inputs=photo,
+            outputs=[
+                local_image,
+                gemini_image,
+                local_summary,
+                gemini_summary,
+                table,
+                agreement,
+                guidance,
+                status,
+                compare_state,
+            ],
+        )
+        feedback_inputs = [compare_state, feedback_source, correct_risk]
+        right_button.click(feedback_right, inputs=feedback_inputs, outputs=feedback_status)
+        wrong_button.click(feedback_wrong, inputs=feedback_inputs, outputs=feedback_status)
+        search.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
+        crop.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
+        models_refresh.click(load_models, outputs=[models_summary, models_table])
+        demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk])
+        demo.load(load_models, outputs=[models_summary, models_table])
+        demo.load(load_links, outputs=links)
+    return demo
+
+
+def create_web_app(settings: Settings) -> FastAPI:
+    """Gradio mounted on a FastAPI app that also answers /healthz (for Docker and the gateway)."""
+    app = FastAPI(title="AgroRisk web", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return gr.mount_gradio_app(
+        app,
+        build_demo(settings),
+        path="/",
+        root_path=settings.root_path or None,
+        css=CSS,
+        max_file_size=f"{settings.max_upload_mb}mb",
+    )

@@ -1,0 +1,70 @@
+"""The backend's HTTP API as the UI uses it; every failure becomes a `BackendError` with a message
+a person can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from agrorisk_web.settings import Settings
+
+
+class BackendError(Exception):
+    """The backend could not answer; the message says why, in Ukrainian and English."""
+
+
+class BackendClient:
+    def __init__(self, settings: Settings):
+        headers = (
+            {"X-API-Key": settings.backend_api_key.get_secret_value()} if settings.backend_api_key else {}
+        )
+        self.base_url = settings.backend_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(settings.timeout_s, connect=5.0)
+        )
+
+    async def compare(self, image: bytes, filename: str) -> dict[str, Any]:
+        return await self._call("POST", "/v1/compare", files={"file": (filename, image)})
+
+    async def feedback(self, image: bytes, filename: str, fields: dict[str, str]) -> dict[str, Any]:
+        return await self._call("POST", "/v1/feedback", files={"file": (filename, image)}, data=fields)
+
+    async def risks(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/v1/risks")
+
+    async def models(self) -> dict[str, Any]:
+        return await self._call("GET", "/v1/models")
+
+    async def links(self) -> dict[str, str]:
+        return await self._call("GET", "/v1/links")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise BackendError(
+                f"Бекенд не відповів вчасно / the backend did not answer in time ({self.base_url})"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise BackendError(
+                f"Бекенд недоступний / the backend is unreachable at {self.base_url} ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 400:
+            raise BackendError(
+                f"Бекенд відмовив / the backend refused ({response.status_code}): {_detail(response)}"
+            )
+        return response.json()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text[:200]
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(str(e.get("msg", e)) for e in detail)
+    return str(detail)

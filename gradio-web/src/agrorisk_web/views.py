@@ -1,0 +1,217 @@
+"""Pure functions from backend JSON to what the page shows: cards, tables, summaries, links."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+RISK_TYPES_UK = {"disease": "хвороба", "pest": "шкідник", "weed": "бур'ян", "abiotic": "абіотичне"}
+FOUND_BY = {"both": "обидві / both", "local": "лише YOLO / YOLO only", "gemini": "лише Gemini / Gemini only"}
+TABLE_HEADERS = ["Ризик / Risk", "Gemini conf", "YOLO conf", "IoU", "Згода / Agreement"]
+DISCLAIMER = (
+    "Поради для перевірки агрономом, не рецепт. / Advice to be checked by an agronomist, not a prescription."
+)
+_GUIDANCE_FIELDS = (
+    ("control_agrotechnical", "Агротехнічні заходи / Agrotechnical"),
+    ("control_biological", "Біологічний захист / Biological"),
+    ("control_chemical", "Хімічний захист (діючі речовини) / Chemical (active ingredients)"),
+    ("economic_threshold", "Економічний поріг шкодочинності / Economic threshold"),
+    ("bbch", "Фази BBCH / Growth stages"),
+)
+
+
+def _conf(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def comparison_rows(result: dict[str, Any]) -> list[list[str]]:
+    """The comparison table: one row per risk either side found."""
+    return [
+        [
+            f"{row['name_uk']} / {row['name_en']}",
+            _conf(row["gemini_confidence"]),
+            _conf(row["local_confidence"]),
+            _conf(row["iou"]),
+            FOUND_BY[row["found_by"]],
+        ]
+        for row in result["table"]
+    ]
+
+
+def side_summary(title: str, prediction: dict[str, Any]) -> str:
+    """Markdown under one image: model version, latency, cost, detections, or the error."""
+    latency = prediction.get("latency_ms")
+    cost = prediction.get("cost_usd")
+    parts = [
+        f"**{title}**",
+        f"модель / model `{prediction.get('model_version') or '—'}`",
+        f"⏱ {latency:.0f} ms" if latency is not None else "⏱ —",
+        f"💲 ${cost:.6f}"
+        if cost
+        else "💲 $0 (локально / local)"
+        if prediction["source"] != "gemini"
+        else "💲 —",
+        f"знахідок / detections: {len(prediction['detections'])}",
+    ]
+    summary = " · ".join(parts)
+    if prediction.get("error"):
+        summary += f"\n\n⚠️ {escape(prediction['error'])}"
+    return summary
+
+
+def agreement_summary(result: dict[str, Any]) -> str:
+    agreement = result.get("agreement")
+    text = "—" if agreement is None else f"{agreement:.0%}"
+    return f"**Згода моделей / agreement:** {text}"
+
+
+def risk_card(card: dict[str, Any], summary_extra: str = "", open_: bool = False) -> str:
+    """One risk as a collapsible card: names, symptoms, guidance, look-alikes and the source."""
+    guidance = card.get("guidance") or {}
+    rows = []
+    if card.get("symptoms_uk"):
+        rows.append(_row("Симптоми / Symptoms", card["symptoms_uk"]))
+    rows += [_row(label, guidance[key]) for key, label in _GUIDANCE_FIELDS if guidance.get(key)]
+    look_alikes = card.get("look_alikes") or []
+    if look_alikes:
+        names = ", ".join(
+            f"{a['name_uk']} / {a['name_en']}" if a["name_uk"] != a["name_en"] else a["name_uk"]
+            for a in look_alikes
+        )
+        rows.append(_row("Схожі ризики / Look-alikes", names))
+    if guidance.get("source"):
+        rows.append(_row("Джерело / Source", guidance["source"]))
+    if not card.get("known", True):
+        rows.append("<p>Ризику немає в каталозі / this risk is not in the catalog.</p>")
+    elif not card.get("has_guidance"):
+        rows.append("<p>Для цього ризику ще немає порад / no guidance for this risk yet.</p>")
+    meta = " · ".join(
+        escape(x)
+        for x in (
+            card.get("crop_name_uk", ""),
+            RISK_TYPES_UK.get(card.get("risk_type", ""), ""),
+            card.get("latin_name", ""),
+        )
+        if x
+    )
+    return (
+        f'<details class="risk-card" data-risk-id="{escape(card["id"])}"{" open" if open_ else ""}>'
+        f"<summary><b>{escape(card['name_uk'])}</b> / {escape(card['name_en'])}"
+        f"{f' <small>({meta})</small>' if meta else ''}{escape(summary_extra)}</summary>"
+        f"{''.join(rows)}</details>"
+    )
+
+
+def _row(label: str, text: str) -> str:
+    return f"<p><b>{escape(label)}:</b> {escape(text)}</p>"
+
+
+def guidance_cards(result: dict[str, Any]) -> str:
+    """The cards under the compare result: one per detected risk, the first one open."""
+    if not result["risks"]:
+        return "<p>Ризиків не знайдено / no risks found.</p>"
+    found_by = {row["risk_id"]: row["found_by"] for row in result["table"]}
+    cards = [
+        risk_card(
+            card, f" — {FOUND_BY[found_by[card['id']]]}" if card["id"] in found_by else "", open_=i == 0
+        )
+        for i, card in enumerate(result["risks"])
+    ]
+    return f'<div class="guidance">{"".join(cards)}<p class="disclaimer">{escape(DISCLAIMER)}</p></div>'
+
+
+def catalog_cards(risks: list[dict[str, Any]], query: str = "", crop: str = "") -> str:
+    """The Risk catalog tab: every risk matching the search words and crop, as cards."""
+    words = query.lower().split()
+    chosen = [
+        r
+        for r in risks
+        if (not crop or r["crop"] == crop)
+        and all(
+            w in " ".join((r["id"], r["name_uk"], r["name_en"], r["latin_name"], r["symptoms_uk"])).lower()
+            for w in words
+        )
+    ]
+    if not chosen:
+        return "<p>Нічого не знайдено / nothing found.</p>"
+    header = f"<p>{len(chosen)} з {len(risks)} ризиків / of {len(risks)} risks</p>"
+    return header + "".join(risk_card(r) for r in chosen)
+
+
+def crop_choices(risks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    crops = {r["crop"]: f"{r['crop_name_uk']} / {r['crop_name_en']}" for r in risks}
+    return [("Усі культури / all crops", ""), *((label, slug) for slug, label in crops.items())]
+
+
+def risk_choices(risks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(f"{r['name_uk']} / {r['name_en']}", r["id"]) for r in risks]
+
+
+MODEL_HEADERS = [
+    "Версія / Version",
+    "Аліаси / Aliases",
+    "mAP50",
+    "Precision",
+    "Recall",
+    "Датасет / Dataset",
+    "Створено / Created",
+    "W&B",
+]
+
+
+def model_rows(models: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for v in models["versions"]:
+        metrics = v.get("metrics") or {}
+        rows.append(
+            [
+                v["version"],
+                ", ".join(v["aliases"]) or "—",
+                _metric(metrics, "mAP50", "map50", "metrics/mAP50(B)"),
+                _metric(metrics, "precision", "metrics/precision(B)"),
+                _metric(metrics, "recall", "metrics/recall(B)"),
+                v.get("dataset_version") or "—",
+                v["created_at"][:19].replace("T", " "),
+                v.get("wandb_url") or v.get("wandb_run") or "—",
+            ]
+        )
+    return rows
+
+
+def _metric(metrics: dict[str, Any], *names: str) -> str:
+    for name in names:
+        if isinstance(metrics.get(name), int | float):
+            return f"{metrics[name]:.3f}"
+    return "—"
+
+
+def models_summary(models: dict[str, Any]) -> str:
+    aliases = ", ".join(f"`{a}` → {v}" for a, v in models["aliases"].items()) or "—"
+    text = f"**Реєстр / registry:** `{models['location']}` · **аліаси / aliases:** {aliases}"
+    if models.get("error"):
+        text += f"\n\n⚠️ {models['error']}"
+    elif not models["versions"]:
+        text += "\n\nМоделей ще немає / no model versions yet."
+    return text
+
+
+SERVICE_NAMES = {
+    "gradio": "Gradio (цей інтерфейс / this UI)",
+    "swagger": "Swagger (API документація / API docs)",
+    "dagster": "Dagster (конвеєр / pipeline)",
+    "minio_console": "MinIO console (сховище / storage)",
+    "wandb": "Weights & Biases (експерименти / experiments)",
+    "label_studio": "Label Studio (розмітка / labelling)",
+    "ray_dashboard": "Ray dashboard",
+    "triton_metrics": "Triton metrics",
+    "optuna_dashboard": "Optuna dashboard (гіперпараметри / hyper-parameters)",
+}
+
+
+def links_html(links: dict[str, str]) -> str:
+    items = "".join(
+        f'<li><a href="{escape(url)}" target="_blank" rel="noopener" data-service="{escape(name)}">'
+        f"{escape(SERVICE_NAMES.get(name, name))}</a> <code>{escape(url)}</code></li>"
+        for name, url in links.items()
+    )
+    return f'<ul class="service-links">{items}</ul>'

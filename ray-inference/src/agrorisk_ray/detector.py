@@ -1,0 +1,145 @@
+"""The in-process detector every engine serves: ONNX Runtime (default) or Ultralytics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+from PIL import Image
+
+from agrorisk_common.detection import Box, Detection, Prediction
+from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
+from agrorisk_ray.yolo_processing import RawDetection, decode_head, letterbox
+
+Engine = Literal["onnxruntime", "ultralytics"]
+SOURCE = "yolo"
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Thresholds and runtime knobs shared by all engines."""
+
+    conf_threshold: float = 0.25
+    iou_threshold: float = 0.45
+    max_detections: int = 100
+    intra_op_threads: int = 0  # 0: ONNX Runtime picks
+
+
+class Detector(Protocol):
+    version: str
+
+    def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]: ...
+
+
+class OnnxDetector:
+    """ONNX Runtime session over an exported YOLO head (no NMS inside), with numpy pre/post-processing."""
+
+    def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if params.intra_op_threads:
+            options.intra_op_num_threads = params.intra_op_threads
+        self.session = ort.InferenceSession(
+            str(model.file(ONNX_FILE)), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+        self.version, self.class_names, self.imgsz, self.params = (
+            model.version,
+            model.class_names,
+            model.imgsz,
+            params,
+        )
+
+    def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
+        tensors, boxes = zip(*(letterbox(image, self.imgsz) for image in images), strict=True)
+        (output,) = self.session.run(None, {self.input_name: np.stack(tensors)})
+        p = self.params
+        return [
+            [
+                self._detection(raw)
+                for raw in decode_head(out, box, p.conf_threshold, p.iou_threshold, p.max_detections)
+            ]
+            for out, box in zip(output, boxes, strict=True)
+        ]
+
+    def _detection(self, raw: RawDetection) -> Detection:
+        return to_detection(raw, self.class_names)
+
+
+class UltralyticsDetector:
+    """The Ultralytics runtime on the version's best.pt (NMS and letterbox by Ultralytics)."""
+
+    def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
+        from ultralytics import YOLO
+
+        self.yolo = YOLO(str(model.file(TORCH_FILE)), task="detect")
+        self.version, self.class_names, self.imgsz, self.params = (
+            model.version,
+            model.class_names,
+            model.imgsz,
+            params,
+        )
+
+    def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
+        p = self.params
+        results = self.yolo.predict(
+            list(images),
+            imgsz=self.imgsz,
+            conf=p.conf_threshold,
+            iou=p.iou_threshold,
+            max_det=p.max_detections,
+            device="cpu",
+            verbose=False,
+        )
+        out = []
+        for result in results:
+            xyxyn = result.boxes.xyxyn.cpu().numpy()
+            conf = result.boxes.conf.cpu().numpy()
+            cls = result.boxes.cls.cpu().numpy().astype(int)
+            raws = [
+                RawDetection(*map(float, b), float(c), int(k))
+                for b, c, k in zip(xyxyn, conf, cls, strict=True)
+            ]
+            out.append([to_detection(r, self.class_names) for r in raws if r.x2 > r.x1 and r.y2 > r.y1])
+        return out
+
+
+def to_detection(raw: RawDetection, class_names: Sequence[str]) -> Detection:
+    """A decoded detection as the common contract, the class index mapped to its risk id."""
+    return Detection(
+        risk_id=class_names[raw.class_index],
+        class_index=raw.class_index,
+        confidence=min(1.0, max(0.0, raw.confidence)),
+        box=Box.clipped(raw.x1, raw.y1, raw.x2, raw.y2),
+    )
+
+
+def load_detector(
+    model: ModelVersion, engine: Engine = "onnxruntime", params: DetectionParams = DetectionParams()
+) -> Detector:
+    """The detector for one pulled version on the chosen engine."""
+    if engine == "ultralytics":
+        return UltralyticsDetector(model, params)
+    return OnnxDetector(model, params)
+
+
+def predict(detector: Detector, images: Sequence[Image.Image]) -> list[Prediction]:
+    """Run one batch and wrap each image's detections as a Prediction (latency = the batch's time)."""
+    started = time.perf_counter()
+    batches = detector.detect(images)
+    latency_ms = (time.perf_counter() - started) * 1000
+    return [
+        Prediction(
+            source=SOURCE,
+            detections=detections,
+            model_version=detector.version,
+            latency_ms=latency_ms,
+            image_width=image.width,
+            image_height=image.height,
+        )
+        for image, detections in zip(images, batches, strict=True)
+    ]

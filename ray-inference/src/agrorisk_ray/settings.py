@@ -1,0 +1,61 @@
+"""Ray Serve settings (`AGRORISK_RAY_*`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from agrorisk_common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_ray.detector import DetectionParams
+
+
+class Settings(AgroRiskSettings):
+    """How the Ray Serve detector loads, batches, scales and reloads the model."""
+
+    model_config = service_config("AGRORISK_RAY_")
+
+    model_alias: str = "production"
+    engine: Literal["onnxruntime", "ultralytics"] = "onnxruntime"
+    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    iou_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    max_detections: int = Field(100, ge=1)
+    intra_op_threads: int = Field(1, ge=0, description="ONNX Runtime threads per replica; 0 = all cores")
+
+    max_batch_size: int = Field(8, ge=1)
+    batch_wait_timeout_s: float = Field(0.005, ge=0.0)
+    max_ongoing_requests: int = Field(32, ge=1)
+    num_replicas: int = Field(2, ge=1)
+    autoscaling: bool = False
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int = Field(4, ge=1)
+    target_ongoing_requests: float = Field(8.0, gt=0)
+    num_cpus_per_replica: float = Field(1.0, gt=0)
+    request_timeout_s: float = Field(10.0, gt=0)
+    reload_interval_s: float = Field(10.0, ge=0, description="how often replicas check the alias; 0 = never")
+    max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+
+    address: str | None = Field(
+        None, description="an existing Ray cluster, e.g. ray://head:10001; empty = local"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    metrics_port: int = Field(8080, ge=0, le=65535)
+    num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray instance; empty = all")
+    app_name: str = "agrorisk-detector"
+
+    @model_validator(mode="after")
+    def _batches_can_fill(self) -> Settings:
+        if self.max_ongoing_requests < self.max_batch_size:
+            raise ValueError("max_ongoing_requests must be >= max_batch_size, or batches never fill")
+        if self.autoscaling and self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must be <= max_replicas")
+        return self
+
+    @property
+    def detection_params(self) -> DetectionParams:
+        return DetectionParams(
+            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads
+        )

@@ -1,0 +1,95 @@
+"""A tiny YOLO11 trained for one epoch on drawn images: a real model for tests, demos and benchmarks
+where no trained model (and no pretrained weights download) is available."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE
+
+LEAF = (46, 125, 50)
+LESION_COLOURS = ((150, 40, 30), (230, 210, 60), (240, 240, 240), (90, 60, 30), (30, 30, 30), (200, 120, 200))
+
+
+def draw_sample(
+    class_index: int, rng: np.random.Generator, size: tuple[int, int] = (96, 80)
+) -> tuple[Image.Image, tuple]:
+    """A green 'leaf' with one coloured lesion of the class; returns the image and the YOLO (cx, cy, w, h)."""
+    width, height = size
+    image = Image.new("RGB", size, LEAF)
+    draw = ImageDraw.Draw(image)
+    w, h = int(rng.integers(width // 4, width // 2)), int(rng.integers(height // 4, height // 2))
+    x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
+    draw.ellipse([x, y, x + w, y + h], fill=LESION_COLOURS[class_index % len(LESION_COLOURS)])
+    return image, ((x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
+
+
+def _offline_ultralytics(config_dir: Path) -> None:
+    """Ultralytics without network: no connectivity probe, no auto-install, a local font."""
+    os.environ.update(YOLO_OFFLINE="1", YOLO_AUTOINSTALL="false", YOLO_CONFIG_DIR=str(config_dir))
+    font = config_dir / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        import matplotlib
+
+        font.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(matplotlib.__file__).parent / "mpl-data/fonts/ttf/DejaVuSans.ttf", font)
+
+
+def _write_dataset(root: Path, class_names: Sequence[str], per_class: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    for split in ("train", "val"):
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class * len(class_names)):
+            class_index = i % len(class_names)
+            image, (cx, cy, w, h) = draw_sample(class_index, rng)
+            image.save(root / "images" / split / f"{i}.jpg")
+            (root / "labels" / split / f"{i}.txt").write_text(
+                f"{class_index} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n"
+            )
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(class_names))
+    data_yaml = root / "data.yaml"
+    data_yaml.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
+    return data_yaml
+
+
+def train_smoke_model(
+    work_dir: Path, class_names: Sequence[str], imgsz: int = 64, epochs: int = 1, seed: int = 0
+) -> dict[str, Path]:
+    """Train YOLO11n from its yaml (no pretrained weights) and export ONNX; {"best.pt": …, "best.onnx": …}."""
+    work_dir = Path(work_dir)
+    _offline_ultralytics(work_dir / "ultralytics-config")
+    from ultralytics import YOLO
+
+    data_yaml = _write_dataset(work_dir / "data", class_names, per_class=4, seed=seed)
+    model = YOLO("yolo11n.yaml", task="detect")
+    model.train(
+        data=str(data_yaml),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=8,
+        pretrained=False,
+        amp=False,
+        plots=False,
+        val=False,
+        workers=0,
+        seed=seed,
+        device="cpu",
+        project=str(work_dir / "runs"),
+        name="smoke",
+        exist_ok=True,
+        verbose=False,
+    )
+    weights = Path(model.trainer.last)
+    onnx_path = Path(YOLO(str(weights)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
+    out = work_dir / "model"
+    out.mkdir(exist_ok=True)
+    shutil.copy(weights, out / TORCH_FILE)
+    shutil.copy(onnx_path, out / ONNX_FILE)
+    return {TORCH_FILE: out / TORCH_FILE, ONNX_FILE: out / ONNX_FILE}

@@ -1,0 +1,74 @@
+"""A tiny trained model in a local-folder registry, and Ray Serve on loopback serving it."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agrorisk_common.catalog import load_catalog
+from agrorisk_ray.smoke_model import draw_sample, train_smoke_model
+from agrorisk_storage import ModelRegistry, StorageSettings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def jpeg(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def class_names() -> list[str]:
+    return [risk.id for risk in load_catalog()][:2]
+
+
+@pytest.fixture(scope="session")
+def model_registry(tmp_path_factory, class_names) -> tuple[StorageSettings, dict[str, Path]]:
+    """v1 of a one-epoch YOLO11 (real training and ONNX export), promoted to production."""
+    root = tmp_path_factory.mktemp("ray-model")
+    files = train_smoke_model(root / "train", class_names, imgsz=64)
+    storage = StorageSettings(local_root=root / "registry", cache_dir=root / "cache")
+    registry = ModelRegistry.from_settings(storage)
+    registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "tests"})
+    registry.promote("v1", "production")
+    return storage, files
+
+
+@pytest.fixture(scope="session")
+def sample_images() -> list[bytes]:
+    rng = np.random.default_rng(7)
+    return [jpeg(draw_sample(i % 2, rng, size)[0]) for i, size in enumerate([(96, 80), (160, 90), (70, 120)])]
+
+
+SERVE_OVERRIDES = dict(
+    conf_threshold=0.001,  # a one-epoch model is unsure of everything; still returns real detections
+    max_batch_size=4,
+    max_ongoing_requests=16,
+    num_replicas=1,
+    num_cpus=2,
+    reload_interval_s=0.5,
+    max_image_bytes=300_000,
+    max_image_pixels=1_000_000,
+)
+
+
+@pytest.fixture(scope="session")
+def ray_serve(model_registry):
+    """Ray Serve on loopback free ports serving the registry's production model."""
+    from agrorisk_ray import server
+    from agrorisk_ray.settings import Settings
+
+    storage, _ = model_registry
+    settings = Settings(host="127.0.0.1", port=free_port(), metrics_port=free_port(), **SERVE_OVERRIDES)
+    url = server.start(settings, storage)
+    yield settings, url
+    server.stop()

@@ -1,0 +1,155 @@
+"""Ray Serve on loopback: same detections as in-process, clear errors, hot reload, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import httpx
+import pytest
+from PIL import Image
+
+from agrorisk_common.detection import Prediction, match_by_iou
+from agrorisk_common.images import decode_image
+from agrorisk_common.serving import DetectorClient
+from agrorisk_ray.client import RayDetectorClient
+from agrorisk_ray.detector import OnnxDetector, predict
+from agrorisk_ray.model_source import ModelSource
+from agrorisk_storage import ModelRegistry
+
+pytestmark = pytest.mark.slow
+
+
+def assert_same_detections(served: Prediction, local: Prediction) -> None:
+    assert served.error is None, served.error
+    assert len(served.detections) == len(local.detections) > 0
+    pairs, unmatched_served, unmatched_local = match_by_iou(served.detections, local.detections, 0.99, True)
+    assert not unmatched_served and not unmatched_local
+    for pair in pairs:
+        a, b = served.detections[pair.left], local.detections[pair.right]
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
+
+
+def in_process(storage, settings, image: bytes) -> Prediction:
+    model = ModelSource.from_settings(storage).pull()
+    detector = OnnxDetector(model, settings.detection_params)
+    return predict(detector, [decode_image(image).image])[0]
+
+
+def test_serves_the_same_detections_as_in_process(ray_serve, model_registry, sample_images):
+    settings, url = ray_serve
+    storage, _ = model_registry
+
+    async def run() -> list[Prediction]:
+        client = RayDetectorClient(url)
+        assert isinstance(client, DetectorClient)
+        try:
+            assert await client.health()
+            return await asyncio.gather(*(client.predict(image) for image in sample_images))
+        finally:
+            await client.aclose()
+
+    served = asyncio.run(run())
+    for image, prediction in zip(sample_images, served, strict=True):
+        local = in_process(storage, settings, image)
+        assert_same_detections(prediction, local)
+        assert prediction.model_version == "v1"
+        assert (prediction.image_width, prediction.image_height) == (local.image_width, local.image_height)
+        assert prediction.latency_ms > 0
+
+
+def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(ray_serve, sample_images):
+    settings, url = ray_serve
+    not_an_image = httpx.post(f"{url}/predict", content=b"%PDF-1.4 not a photo")
+    assert not_an_image.status_code == 415
+    assert "not an image" in not_an_image.json()["detail"]
+
+    too_big = httpx.post(f"{url}/predict", content=b"\xff\xd8\xff" + bytes(settings.max_image_bytes))
+    assert too_big.status_code == 413 and "limit" in too_big.json()["detail"]
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 1000)).save(buffer, format="PNG")  # small file, too many pixels
+    too_many_pixels = httpx.post(f"{url}/predict", content=buffer.getvalue())
+    assert too_many_pixels.status_code == 413 and too_many_pixels.json()["kind"] == "too_many_pixels"
+
+    truncated = httpx.post(f"{url}/predict", content=sample_images[0][:200])
+    assert truncated.status_code == 422
+
+    async def via_client() -> Prediction:
+        client = RayDetectorClient(url)
+        try:
+            return await client.predict(b"hello")
+        finally:
+            await client.aclose()
+
+    prediction = asyncio.run(via_client())
+    assert prediction.detections == [] and "415" in prediction.error
+    assert httpx.post(f"{url}/predict", content=sample_images[0]).status_code == 200
+
+
+def test_client_reports_a_down_server_without_raising():
+    async def run() -> tuple[Prediction, bool]:
+        client = RayDetectorClient("http://127.0.0.1:9", timeout_s=2)
+        try:
+            return await client.predict(b"\xff\xd8\xff"), await client.health()
+        finally:
+            await client.aclose()
+
+    prediction, healthy = asyncio.run(run())
+    assert not healthy and "unreachable" in prediction.error
+
+
+def test_new_production_version_is_served_without_dropping_requests(ray_serve, model_registry, sample_images):
+    settings, url = ray_serve
+    storage, files = model_registry
+    registry = ModelRegistry.from_settings(storage)
+    new = registry.push(files, {"class_names": settings_class_names(url), "imgsz": 64, "creator": "tests"})
+
+    async def run() -> tuple[list[Prediction], str | None]:
+        client = RayDetectorClient(url)
+        predictions: list[Prediction] = []
+        try:
+            registry.promote(new.version, "production")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                batch = await asyncio.gather(*(client.predict(image) for image in sample_images * 2))
+                predictions.extend(batch)
+                if batch[-1].model_version == new.version:
+                    break
+            return predictions, await client.version()
+        finally:
+            await client.aclose()
+
+    try:
+        predictions, version = asyncio.run(run())
+    finally:
+        registry.promote("v1", "production")
+    assert [p.error for p in predictions if p.error] == []
+    assert predictions[-1].model_version == new.version == version
+    assert {p.model_version for p in predictions} <= {"v1", new.version}
+
+
+def settings_class_names(url: str) -> list[str]:
+    return httpx.get(f"{url}/version").json()["class_names"]
+
+
+def test_prometheus_metrics_count_requests_batches_and_version(ray_serve, sample_images):
+    settings, url = ray_serve
+    for image in sample_images:
+        assert httpx.post(f"{url}/predict", content=image).status_code == 200
+    wanted = (
+        "ray_agrorisk_requests_total",
+        "ray_agrorisk_request_latency_ms_bucket",
+        "ray_agrorisk_batch_size",
+    )
+    deadline, text = time.monotonic() + 60, ""
+    while time.monotonic() < deadline:
+        text = httpx.get(f"http://127.0.0.1:{settings.metrics_port}/metrics").text
+        if all(name in text for name in (*wanted, "ray_agrorisk_model_version_info{")):
+            break
+        time.sleep(1)
+    for name in wanted:
+        assert name in text
+    assert 'status="200"' in text
+    assert 'version="v' in text

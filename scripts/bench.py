@@ -1,0 +1,96 @@
+"""`make bench`: run every package's benchmark in small size; write bench/results.json and .md.
+
+Each package exposes `<cli> bench --out FILE.json` that writes a flat {metric: value} dict.
+A failing benchmark is recorded with its error and the others still run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+BENCHMARKS = {
+    "storage": ["agrorisk-models", "bench"],
+    "crawler": ["agrorisk-crawl", "bench"],
+    "training": ["agrorisk-train", "bench"],
+    "inference": ["agrorisk-ray", "bench", "--concurrency", "8", "--requests", "200"],
+    "backend": ["agrorisk-backend", "bench"],
+    "drift": ["agrorisk-pipeline", "bench"],
+}
+
+
+def run_one(name: str, command: list[str], out_dir: Path) -> dict:
+    out = out_dir / f"{name}.json"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(BIN / command[0]), *command[1:], "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    entry = {"command": " ".join(command), "wall_s": round(time.perf_counter() - started, 1)}
+    if proc.returncode == 0 and out.exists():
+        entry["results"] = json.loads(out.read_text())
+    else:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        entry["error"] = lines[-1] if lines else f"exit code {proc.returncode}"
+    return entry
+
+
+def to_markdown(report: dict) -> str:
+    machine = report["machine"]
+    lines = [
+        "# AgroRisk benchmarks",
+        "",
+        f"{report['date']} · {machine['cpu_count']} cores · {machine['platform']} · Python {machine['python']}",
+        "",
+        "| benchmark | metric | value |",
+        "|---|---|---|",
+    ]
+    for name, entry in report["benchmarks"].items():
+        if "error" in entry:
+            lines.append(f"| {name} | error | {entry['error']} |")
+            continue
+        for metric, value in entry["results"].items():
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            lines.append(f"| {name} | {metric} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(selected: list[str]) -> int:
+    names = selected or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "benchmarks": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            print(f">> bench {name}: {' '.join(BENCHMARKS[name])}", flush=True)
+            entry = run_one(name, BENCHMARKS[name], Path(tmp))
+            report["benchmarks"][name] = entry
+            print(f"   {entry.get('error') or entry['results']}", flush=True)
+    out_dir = REPO / "bench"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out_dir / "results.md").write_text(to_markdown(report))
+    print(f"wrote {out_dir / 'results.json'} and {out_dir / 'results.md'}")
+    return 1 if any("error" in e for e in report["benchmarks"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,311 @@
+"""`agrorisk-train`: train, fine-tune, tune, export, evaluate and register YOLO11 crop-risk detectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agrorisk_common.logging import configure_logging
+from agrorisk_train.settings import TrainSettings
+
+app = typer.Typer(
+    help="Train Ultralytics YOLO11 on a YOLO dataset of crop risks (class names = risk ids), fine-tune the "
+    "production model, search hyper-parameters with Optuna, export to ONNX/TorchScript, evaluate in the "
+    "report format shared with Gemini, and register models in the AgroRisk registry. Runs are tracked "
+    "in Weights & Biases (offline under the run folder unless WANDB_API_KEY is set). Defaults come from "
+    "AGRORISK_TRAIN_* variables; the registry from AGRORISK_STORAGE_*.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataOption = Annotated[Path, typer.Option("--data", help="YOLO data.yaml (names = risk ids).")]
+EpochsOption = Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs.")]
+ImgszOption = Annotated[int | None, typer.Option("--imgsz", min=32, help="Square image size, pixels.")]
+BatchOption = Annotated[int | None, typer.Option("--batch", min=1, help="Images per batch.")]
+DeviceOption = Annotated[str | None, typer.Option("--device", help="auto, cpu, 0, 0,1 …")]
+ProjectOption = Annotated[Path | None, typer.Option("--project", help="Folder for runs (default runs/).")]
+DatasetVersionOption = Annotated[
+    str | None, typer.Option("--dataset-version", help="Dataset registry version the data came from.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def _run[T](action: Callable[[], T]) -> T:
+    """Run a command body; expected failures become one red line and exit code 1."""
+    import optuna
+
+    from agrorisk_storage import RegistryError
+
+    configure_logging()
+    try:
+        return action()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except (ValueError, OSError, RuntimeError, RegistryError, optuna.exceptions.OptunaError) as exc:
+        raise _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+
+
+def _settings(**overrides: object) -> TrainSettings:
+    return TrainSettings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _registry():
+    from agrorisk_storage import ModelRegistry, StorageSettings
+
+    return ModelRegistry.from_settings(StorageSettings())
+
+
+def _data(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"data.yaml not found: {path}")
+    return path
+
+
+@app.command()
+def fit(
+    data: DataOption,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Start weights: yolo11n.pt (pretrained, downloaded if reachable), yolo11n.yaml (random init), "
+            "a .pt path, or registry:<version|alias>.",
+        ),
+    ] = None,
+    epochs: EpochsOption = None,
+    imgsz: ImgszOption = None,
+    batch: BatchOption = None,
+    device: DeviceOption = None,
+    project: ProjectOption = None,
+    name: Annotated[str | None, typer.Option("--name", help="Run folder name.")] = None,
+    register: Annotated[
+        bool, typer.Option("--register/--no-register", help="Push the result into the model registry.")
+    ] = False,
+    dataset_version: DatasetVersionOption = None,
+) -> None:
+    """Train a model; writes best.pt, metrics.json and an offline/online W&B run into the run folder."""
+    from agrorisk_train.registering import register_model
+    from agrorisk_train.training import train
+
+    def body() -> None:
+        settings = _settings(epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project)
+        registry = _registry() if register or (model or "").startswith("registry:") else None
+        result = train(settings, _data(data), model=model, run_name=name, registry=registry)
+        out.print(f"best model: {result.best_pt}")
+        out.print(f"metrics:    {result.metrics_json}  {json.dumps(result.metrics)}")
+        out.print(f"W&B run:    {result.wandb_run}")
+        if register:
+            info = register_model(registry, result, settings, dataset_version=dataset_version)
+            out.print(f"registered: {info.version} (not promoted)")
+
+    _run(body)
+
+
+@app.command()
+def finetune(
+    data: Annotated[Path, typer.Option("--data", help="The NEW dataset version's data.yaml.")],
+    base: Annotated[
+        str, typer.Option("--base", help="Registry version or alias to start from.")
+    ] = "production",
+    old_data: Annotated[
+        Path | None, typer.Option("--old-data", help="The old dataset's data.yaml, for replay.")
+    ] = None,
+    replay: Annotated[
+        float | None,
+        typer.Option("--replay", min=0.0, max=1.0, help="Share of old training images mixed in."),
+    ] = None,
+    freeze: Annotated[int | None, typer.Option("--freeze", min=0, help="Freeze the first N layers.")] = None,
+    test_data: Annotated[
+        Path | None, typer.Option("--test-data", help="data.yaml of the frozen test set (default: --data).")
+    ] = None,
+    test_split: Annotated[str, typer.Option("--test-split", help="Split compared on.")] = "test",
+    epochs: EpochsOption = None,
+    imgsz: ImgszOption = None,
+    batch: BatchOption = None,
+    device: DeviceOption = None,
+    project: ProjectOption = None,
+    register: Annotated[
+        bool, typer.Option("--register/--no-register", help="Register the new version (never promoted).")
+    ] = True,
+    dataset_version: DatasetVersionOption = None,
+) -> None:
+    """Fine-tune a registered model on a new dataset; compare old vs new; register the new version."""
+    from agrorisk_train.finetune import finetune as run_finetune
+
+    def body() -> None:
+        settings = _settings(
+            epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project,
+            replay_fraction=replay, freeze=freeze,
+        )  # fmt: skip
+        result = run_finetune(
+            settings, _data(data), _registry(), base_ref=base, old_data_yaml=old_data,
+            test_data_yaml=test_data, test_split=test_split, register=register, dataset_version=dataset_version,
+        )  # fmt: skip
+        c = result.comparison
+        out.print(
+            f"{c['base_version']} mAP50 {c['old_map50']:.3f} → new mAP50 {c['new_map50']:.3f} "
+            f"on {c['test_split']} ({c['n_images']} images)"
+        )
+        out.print(f"best model: {result.train.best_pt}")
+        if result.version is not None:
+            out.print(f"registered: {result.version.version} with the comparison (not promoted)")
+
+    _run(body)
+
+
+@app.command()
+def tune(
+    data: DataOption,
+    trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials to run now.")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage", help="Optuna storage: sqlite:///runs/optuna.db or postgresql://user:pw@host/db."
+        ),
+    ] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (joined if it exists).")] = None,
+    epochs_per_trial: Annotated[int | None, typer.Option("--epochs-per-trial", min=1)] = None,
+    imgsz_choices: Annotated[
+        list[int] | None, typer.Option("--imgsz-choice", help="Image sizes to search (repeatable).")
+    ] = None,
+    batch_choices: Annotated[
+        list[int] | None, typer.Option("--batch-choice", help="Batch sizes to search (repeatable).")
+    ] = None,
+    epochs: EpochsOption = None,
+    device: DeviceOption = None,
+    project: ProjectOption = None,
+    final: Annotated[
+        bool, typer.Option("--final/--no-final", help="Train a final model with the best parameters.")
+    ] = False,
+) -> None:
+    """Search hyper-parameters with Optuna; writes best_params.json. Watch: optuna-dashboard <storage>."""
+    from agrorisk_train.tuning import tune as run_tune
+
+    def body() -> None:
+        settings = _settings(
+            tune_epochs=epochs_per_trial, tune_imgsz_choices=imgsz_choices or None,
+            tune_batch_choices=batch_choices or None, epochs=epochs, device=device, project_dir=project,
+        )  # fmt: skip
+        n = trials or settings.tune_trials
+        with _progress() as progress:
+            task = progress.add_task("Optuna trials", total=n)
+            result = run_tune(
+                settings, _data(data), n_trials=n, storage=storage, study_name=study, final_run=final,
+                on_trial_end=lambda: progress.advance(task),
+            )  # fmt: skip
+        out.print(f"study {result.study_name} ({result.storage}): {result.n_trials} trials")
+        out.print(f"best trial {result.best_trial}: fitness {result.best_value:.4f}")
+        out.print(f"best params: {result.best_params_json}")
+        if result.final:
+            out.print(f"final model: {result.final.best_pt}")
+
+    _run(body)
+
+
+@app.command()
+def export(
+    weights: Annotated[Path, typer.Argument(help="best.pt to export.")],
+    imgsz: ImgszOption = None,
+    torchscript: Annotated[bool, typer.Option("--torchscript/--no-torchscript")] = True,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="Image for the ONNX-vs-PyTorch check (default: a sample).")
+    ] = None,
+) -> None:
+    """Export to ONNX (and TorchScript) and check ONNX Runtime matches PyTorch on the same image."""
+    from agrorisk_train.export import export_onnx
+
+    def body() -> None:
+        result = export_onnx(weights, _settings(), imgsz=imgsz, torchscript=torchscript, image=image)
+        out.print(f"onnx: {result.onnx_path}")
+        if result.torchscript_path:
+            out.print(f"torchscript: {result.torchscript_path}")
+        out.print(f"max |ONNX - PyTorch| = {result.max_abs_diff:.3g} (tolerance {result.tolerance:.3g})")
+
+    _run(body)
+
+
+@app.command()
+def evaluate(
+    weights: Annotated[Path, typer.Argument(help="best.pt or best.onnx.")],
+    data: DataOption,
+    split: Annotated[str, typer.Option("--split", help="Split to score.")] = "val",
+    imgsz: ImgszOption = None,
+    conf: Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Confidence threshold.")] = 0.25,
+    iou: Annotated[float, typer.Option("--iou", min=0.05, max=0.95, help="IoU for a match.")] = 0.5,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report-yolo.json/.md.")] = Path(
+        "runs/evaluation"
+    ),
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+) -> None:
+    """Score a model on a labelled split; the report compares directly with `agrorisk-gemini evaluate`."""
+    from agrorisk_train.evaluation import evaluate_model
+
+    def body() -> None:
+        report = evaluate_model(
+            weights, _data(data), _settings(), split=split, imgsz=imgsz, conf=conf, iou_threshold=iou,
+            model_version=model_version, out_dir=out_dir,
+        )  # fmt: skip
+        out.print(report.to_markdown())
+        out.print(f"report: {out_dir / 'report-yolo.json'}")
+
+    _run(body)
+
+
+@app.command()
+def push(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (with train_result.json).")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="data.yaml to hash (default: the run's).")
+    ] = None,
+    dataset_version: DatasetVersionOption = None,
+) -> None:
+    """Register a finished run: best.pt, best.onnx (exported and checked) and metrics.json + metadata."""
+    from agrorisk_train.registering import register_model
+    from agrorisk_train.training import TrainResult
+
+    def body() -> None:
+        result = TrainResult.load(run_dir)
+        info = register_model(
+            _registry(), result, _settings(), data_yaml=data, dataset_version=dataset_version
+        )
+        out.print(f"registered: {info.version} (not promoted)")
+
+    _run(body)
+
+
+@app.command()
+def bench(
+    out_file: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
+        "runs/bench-train.json"
+    ),
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    device: DeviceOption = None,
+) -> None:
+    """Measure training speed: seconds per epoch per 100 images at 320 px on generated leaves."""
+    from agrorisk_train.bench import benchmark_training
+
+    def body() -> None:
+        report = benchmark_training(_settings(device=device), out_file, epochs=epochs)
+        out.print(json.dumps(report, indent=2))
+
+    _run(body)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
