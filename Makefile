@@ -56,29 +56,42 @@ requirements-check: install ## fail when a requirements.txt is out of date with 
 demo: install ## the whole flow on one machine with embedded defaults
 	@echo "make demo: not yet built (issue 13)"; exit 1
 
-run: install ## the services as local processes, without Docker
-	@echo "make run: not yet built (issue 11)"; exit 1
+COMPOSE ?= docker compose
+HAVE_COMPOSE := $(shell $(COMPOSE) version >/dev/null 2>&1 && echo yes)
+RUN_PY := $(if $(wildcard $(PY)),$(PY),python3)
+NO_COMPOSE = echo "make $@: docker compose is not available here: use make run (local processes)"; exit 1
 
-up: ## the full stack with Docker Compose
-	@echo "make up: not yet built (issue 11)"; exit 1
+run: install ## the services as local processes, without Docker (Ctrl-C or make down stops them)
+	$(PY) scripts/run_local.py start
 
-down: ## stop the stack
-	@echo "make down: not yet built (issue 11)"; exit 1
+up: ## the full stack with Docker Compose behind nginx (needs .env: cp .env.example .env)
+	@$(if $(HAVE_COMPOSE),,$(NO_COMPOSE))
+	@test -f .env || { echo "make up: no .env: cp .env.example .env, then set the secrets"; exit 1; }
+	$(COMPOSE) up -d --build --wait
+	@echo "AgroRisk: http://localhost:$${AGRORISK_GATEWAY_PORT:-8080}/ (all services: /services/)"
 
-logs: ## follow the stack's logs
-	@echo "make logs: not yet built (issue 11)"; exit 1
+down: ## stop the stack (data stays in named volumes) and any `make run` processes
+	@$(if $(HAVE_COMPOSE),$(COMPOSE) down,true)
+	@$(RUN_PY) scripts/run_local.py stop
 
-ps: ## list the stack's services
-	@echo "make ps: not yet built (issue 11)"; exit 1
+logs: ## follow the stack's logs (SERVICE=name for one); without Docker, the local processes' logs
+	@$(if $(HAVE_COMPOSE),$(COMPOSE) logs -f --tail=200 $(SERVICE),tail -n 50 -F .agrorisk/run/logs/$(or $(SERVICE),*).log)
 
-bootstrap: ## create buckets, Label Studio token, first model
-	@echo "make bootstrap: not yet built (issue 11)"; exit 1
+ps: ## list the stack's services; without Docker, the local processes
+	@$(if $(HAVE_COMPOSE),$(COMPOSE) ps,$(RUN_PY) scripts/run_local.py status || true)
+
+bootstrap: ## create buckets, a Label Studio token, a first model if none (compose stack)
+	@$(if $(HAVE_COMPOSE),,echo "make bootstrap is for the compose stack; without Docker, make demo trains and registers a first model"; exit 1)
+	$(COMPOSE) run --rm minio-init
+	$(COMPOSE) --profile tools run --rm bootstrap
+	$(COMPOSE) run --rm triton-repo
 
 bench: test-deps ## every package's benchmark, small; writes bench/results.json and bench/results.md
 	$(PY) scripts/bench.py $(BENCH)
 
 docs: install ## build the documentation site into site/
-	@echo "make docs: not yet built (issue 12)"; exit 1
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+	@echo "documentation site: site/index.html"
 
 clean: ## remove caches and build outputs (keeps .venv and data)
 	rm -rf .pytest_cache .ruff_cache dist site

@@ -28,9 +28,9 @@ def catalog():
 
 
 @pytest.fixture(scope="session")
-def ray_stack(tmp_path_factory, catalog) -> tuple[str, StorageSettings]:
+def ray_stack(tmp_path_factory, class_names_in_registry) -> tuple[str, StorageSettings]:
     """Ray Serve on loopback serving a real one-epoch YOLO11 from a local registry (v1 = production)."""
-    return shared_ray_serve(tmp_path_factory.mktemp("backend-ray"), [r.id for r in catalog][:2])
+    return shared_ray_serve(tmp_path_factory.mktemp("backend-ray"), class_names_in_registry)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def make_client(tmp_path, ray_stack, gemini_settings) -> Iterator[Callable[..., 
     clients: list[TestClient] = []
 
     def make(gemini: GeminiSettings | None = None, storage_settings: StorageSettings | None = None, **overrides):
-        settings = Settings(engine="ray", ray_url=ray_url, data_dir=tmp_path / "data", **overrides)
+        settings = Settings(**{"engine": "ray", "ray_url": ray_url, "data_dir": tmp_path / "data", **overrides})
         app = create_app(settings, gemini or gemini_settings, storage_settings or storage)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
@@ -85,3 +85,8 @@ def leaf_jpeg() -> Callable[..., bytes]:
 @pytest.fixture(scope="session")
 def leaf() -> bytes:
     return _leaf_jpeg()
+
+
+@pytest.fixture(scope="session")
+def class_names_in_registry(catalog) -> list[str]:
+    return [r.id for r in catalog][:2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -46,7 +47,7 @@ def test_predict_returns_served_model_detections_with_names_and_guidance(client,
     assert logged_image.read_bytes() == leaf
 
 
-def test_gemini_answer_carries_names_cost_and_look_alikes(client, fake_gemini, leaf):
+def test_gemini_answer_carries_names_cost_and_look_alikes(client, fake_gemini, leaf, catalog):
     fake_gemini.set_answer(leaf, [finding(RUST, [100, 200, 400, 500], 0.8)])
     body = client.post("/v1/gemini", files=upload(leaf)).json()
     assert body["error"] is None and body["source"] == "gemini"
@@ -55,8 +56,12 @@ def test_gemini_answer_carries_names_cost_and_look_alikes(client, fake_gemini, l
     assert detection["box"] == {"x1": 0.2, "y1": 0.1, "x2": 0.5, "y2": 0.4}
     assert body["cost_usd"] > 0
     (card,) = body["risks"]
-    assert [a["id"] for a in card["look_alikes"]] == [SEPTORIA]
-    assert card["look_alikes"][0]["name_uk"] == "Септоріоз листя пшениці"
+    rust = catalog.get(RUST)
+    assert [a["id"] for a in card["look_alikes"]] == list(rust.look_alikes)
+    for alike in card["look_alikes"]:
+        expected = catalog.get(alike["id"]).name_uk if alike["id"] in catalog else alike["id"]
+        assert alike["name_uk"] == expected
+    assert card["guidance"]["economic_threshold"] == rust.economic_threshold
 
 
 def test_compare_matches_boxes_and_scores_agreement(client, fake_gemini, leaf):
@@ -122,6 +127,8 @@ def test_exif_rotated_photo_is_recognised_upright(client, fake_gemini):
     image.save(buffer, format="JPEG", exif=exif)
     body = client.post("/v1/compare", files=upload(buffer.getvalue())).json()
     assert (body["local"]["image_width"], body["local"]["image_height"]) == (200, 300)
-    sent = fake_gemini.calls()[-1].body["contents"][-1]["parts"]
-    inline = next(p for p in sent if "inlineData" in p or "inline_data" in p)
-    assert inline  # Gemini got the upright re-encoded JPEG, not the rotated original
+    parts = [p for c in fake_gemini.calls()[-1].body["contents"] for p in c["parts"]]
+    inline = next(p.get("inlineData") or p.get("inline_data") for p in parts if {"inlineData", "inline_data"} & set(p))
+    encoded = inline["data"] + "=" * (-len(inline["data"]) % 4)
+    with Image.open(io.BytesIO(base64.urlsafe_b64decode(encoded))) as sent:
+        assert sent.size == (200, 300)  # Gemini got the upright photo, not the rotated original

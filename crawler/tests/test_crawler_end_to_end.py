@@ -88,12 +88,21 @@ def test_manifest_traces_each_image_and_flags_cross_risk_duplicates(scenario, cr
     a5 = by_sha.loc[(SEPTORIA, sha(scenario.bodies["a5"]))]
     assert (a5.engine, a5.source_url, a5.synthetic) == ("baidu", scenario.urls["a5"], "False")
     assert a5.query == "септоріоз пшениці" and len(a5.phash) == 16
-    a3, a3_in_rust = by_sha.loc[(SEPTORIA, sha(scenario.bodies["a3"]))], by_sha.loc[(RUST, sha(scenario.bodies["a3"]))]
+    a3, a3_in_rust = (
+        by_sha.loc[(SEPTORIA, sha(scenario.bodies["a3"]))],
+        by_sha.loc[(RUST, sha(scenario.bodies["a3"]))],
+    )
     assert a3.cross_risk_duplicate_of == RUST and a3_in_rust.cross_risk_duplicate_of == SEPTORIA
     assert a3_in_rust.near_duplicate_of == sha(scenario.bodies["a3"])
-    a4, a4_near = by_sha.loc[(SEPTORIA, sha(scenario.bodies["a4"]))], by_sha.loc[(NET_BLOTCH, sha(scenario.bodies["a4-near"]))]
+    a4, a4_near = (
+        by_sha.loc[(SEPTORIA, sha(scenario.bodies["a4"]))],
+        by_sha.loc[(NET_BLOTCH, sha(scenario.bodies["a4-near"]))],
+    )
     assert a4.cross_risk_duplicate_of == NET_BLOTCH
-    assert (a4_near.cross_risk_duplicate_of, a4_near.near_duplicate_of) == (SEPTORIA, sha(scenario.bodies["a4"]))
+    assert (a4_near.cross_risk_duplicate_of, a4_near.near_duplicate_of) == (
+        SEPTORIA,
+        sha(scenario.bodies["a4"]),
+    )
     assert (manifest.cross_risk_duplicate_of != "").sum() == 4
     assert report.counts(RUST)["kept_cross_risk"] == report.counts(NET_BLOTCH)["kept_cross_risk"] == 1
 

@@ -84,7 +84,9 @@ def make_pool(tmp_path: Path, risk_ids: list[str]) -> Callable[..., Pool]:
 
         def add(image: Image.Image, risk_id: str, boxes: list, is_synthetic: bool = False) -> str:
             engine = "diffusers" if is_synthetic else "test"
-            row = image_row(jpeg(image), risk_id, images_dir, query=risk_id, engine=engine, synthetic=is_synthetic)
+            row = image_row(
+                jpeg(image), risk_id, images_dir, query=risk_id, engine=engine, synthetic=is_synthetic
+            )
             rows.append(row)
             if labelled:
                 label_boxes = [
@@ -92,7 +94,9 @@ def make_pool(tmp_path: Path, risk_ids: list[str]) -> Callable[..., Pool]:
                     for b in boxes
                 ]
                 store.put(
-                    ImageLabels(sha256=row["sha256"], file=row["file"], source=LabelSource.IMPORT, boxes=label_boxes)
+                    ImageLabels(
+                        sha256=row["sha256"], file=row["file"], source=LabelSource.IMPORT, boxes=label_boxes
+                    )
                 )
             return row["sha256"]
 
@@ -110,3 +114,56 @@ def make_pool(tmp_path: Path, risk_ids: list[str]) -> Callable[..., Pool]:
         return pool
 
     return make
+
+
+THEIR_NAMES = ["leaf-spot", "rust-pustule"]
+
+
+@dataclass
+class Trained:
+    their_yolo: Path  # the user's dataset, with their own class names
+    mapping: Path
+    dataset: Path  # our dataset built from it (import --format yolo, then build)
+    weights: Path  # Ultralytics best.pt trained on our dataset (1 epoch)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, risk_ids) -> Trained:
+    """Import a user's YOLO set through the CLI, build our dataset, train YOLO11n on it for one epoch."""
+    from typer.testing import CliRunner
+    from ultralytics import YOLO
+
+    from agrorisk_common.procedural import generate_leaf_dataset
+    from agrorisk_labeling.cli import app
+
+    root = tmp_path_factory.mktemp("trained")
+    their = root / "their-yolo"
+    generate_leaf_dataset(their, THEIR_NAMES, images_per_class=6, imgsz=96, seed=5)
+    mapping = root / "map.csv"
+    mapping.write_text(
+        "source_class,risk_id\n" + "".join(f"{n},{r}\n" for n, r in zip(THEIR_NAMES, risk_ids, strict=True))
+    )
+    manifest = root / "pool" / "manifest.csv"
+    runner = CliRunner()
+    for args in (
+        ["import", "--format", "yolo", "--src", their, "--mapping", mapping, "--manifest", manifest],
+        ["build", "--manifest", manifest, "--out", root / "ds", "--val", "0.25", "--test", "0"],
+    ):
+        result = runner.invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+    model = YOLO("yolo11n.yaml")
+    model.train(
+        data=str(root / "ds" / "data.yaml"),
+        epochs=1,
+        imgsz=64,
+        batch=4,
+        workers=0,
+        device="cpu",
+        amp=False,
+        plots=False,
+        pretrained=False,
+        project=str(root / "runs"),
+        name="t",
+        verbose=False,
+    )
+    return Trained(their, mapping, root / "ds", root / "runs" / "t" / "weights" / "best.pt")

@@ -41,7 +41,9 @@ def test_split_is_deterministic_and_the_hash_versions_content(make_pool, catalog
 
 def test_near_duplicates_never_cross_splits(make_pool, catalog, tmp_path):
     pool = make_pool(per_class=10, duplicates=5, labelled=True)
-    report = build_dataset(pool.manifest, tmp_path / "ds", catalog, seed=3, val_fraction=0.3, test_fraction=0.3)
+    report = build_dataset(
+        pool.manifest, tmp_path / "ds", catalog, seed=3, val_fraction=0.3, test_fraction=0.3
+    )
 
     splits = split_of(tmp_path / "ds")
     assert report.near_duplicate_groups >= len(pool.near_duplicates)
@@ -84,7 +86,12 @@ def test_synthetic_images_only_train_and_capped(make_pool, catalog, tmp_path):
     pool = make_pool(per_class=8, duplicates=0, labelled=True, synthetic=10)
 
     report = build_dataset(
-        pool.manifest, tmp_path / "ds", catalog, seed=1, val_fraction=0.25, test_fraction=0.25,
+        pool.manifest,
+        tmp_path / "ds",
+        catalog,
+        seed=1,
+        val_fraction=0.25,
+        test_fraction=0.25,
         synthetic_max_share=0.5,
     )
 

@@ -17,11 +17,20 @@ from agrorisk_labeling.settings import DEFAULT_SD_MODEL
 runner = CliRunner()
 
 
+def byte_characters() -> list[str]:
+    """The 256 printable characters byte-level BPE (GPT-2, CLIP) uses for the 256 byte values."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    extra = [b for b in range(256) if b not in printable]
+    return [chr(b) for b in printable] + [chr(256 + n) for n in range(len(extra))]
+
+
 def write_tiny_tokenizer(folder: Path) -> None:
     """A CLIP BPE vocabulary of single byte-characters (no merges): every text still tokenizes."""
-    from transformers.models.clip.tokenization_clip import bytes_to_unicode
-
-    chars = list(bytes_to_unicode().values())
+    chars = byte_characters()
     tokens = chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
@@ -37,27 +46,51 @@ def tiny_pipeline(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny-sd")
     write_tiny_tokenizer(root / "tok")
-    tokenizer = CLIPTokenizer.from_pretrained(root / "tok")
+    tokenizer = CLIPTokenizer.from_pretrained(root / "tok", model_max_length=77)
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, norm_num_groups=32,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        norm_num_groups=32,
     )
     vae = AutoencoderKL(
-        block_out_channels=(32, 64), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=32,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"), up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        block_out_channels=(32, 64),
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=32,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
     )
     text_encoder = CLIPTextModel(
-        CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                       num_attention_heads=4, max_position_embeddings=77, projection_dim=32,
-                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                       pad_token_id=tokenizer.pad_token_id)
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
     )
     pipe = StableDiffusionPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
         scheduler=DDIMScheduler(beta_schedule="scaled_linear", clip_sample=False),
-        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
     )
     pipe.save_pretrained(root / "pipeline")
     return root / "pipeline"
@@ -66,10 +99,30 @@ def tiny_pipeline(tmp_path_factory) -> Path:
 def test_synth_writes_labelled_synthetic_images(tiny_pipeline, catalog, risk_ids, tmp_path):
     manifest = tmp_path / "pool" / "manifest.csv"
     risk = catalog.get(risk_ids[1])
-    result = runner.invoke(app, [
-        "synth", "--risk", risk.id, "--count", "4", "--model", str(tiny_pipeline), "--steps", "2",
-        "--size", "64", "--batch-size", "2", "--device", "auto", "--seed", "3", "--manifest", str(manifest),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--risk",
+            risk.id,
+            "--count",
+            "4",
+            "--model",
+            str(tiny_pipeline),
+            "--steps",
+            "2",
+            "--size",
+            "64",
+            "--batch-size",
+            "2",
+            "--device",
+            "auto",
+            "--seed",
+            "3",
+            "--manifest",
+            str(manifest),
+        ],
+    )
     assert result.exit_code == 0, result.output
 
     frame = read_manifest(manifest)
@@ -88,10 +141,15 @@ def test_synth_writes_labelled_synthetic_images(tiny_pipeline, catalog, risk_ids
 
 def test_default_model_offline_fails_with_one_clear_message(risk_ids, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    result = runner.invoke(app, ["synth", "--risk", risk_ids[0], "--count", "1",
-                                 "--manifest", str(tmp_path / "m.csv")])
+    result = runner.invoke(
+        app, ["synth", "--risk", risk_ids[0], "--count", "1", "--manifest", str(tmp_path / "m.csv")]
+    )
     assert result.exit_code == 1
     assert DEFAULT_SD_MODEL in result.output
-    assert "--model PATH" in result.output and "HF_HUB_OFFLINE" in result.output and "hf download" in result.output
+    assert (
+        "--model PATH" in result.output
+        and "HF_HUB_OFFLINE" in result.output
+        and "hf download" in result.output
+    )
     assert "Traceback" not in result.output
     assert not (tmp_path / "m.csv").exists()

@@ -9,9 +9,9 @@ import struct
 from pathlib import Path
 
 import pytest
-from agrorisk_common.procedural import generate_leaf_dataset
 from typer.testing import CliRunner
 
+from agrorisk_common.procedural import generate_leaf_dataset
 from agrorisk_train.cli import app
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.training import TrainResult
@@ -109,5 +109,7 @@ def read_wandb_history(run_dir: Path) -> tuple[list[dict], list[str]]:
         record.ParseFromString(payload)
         kinds.append(record.WhichOneof("record_type"))
         if kinds[-1] == "history":
-            rows.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item})
+            rows.append(
+                {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in record.history.item}
+            )
     return rows, kinds

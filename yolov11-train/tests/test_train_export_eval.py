@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import onnxruntime as ort
 import pytest
-from agrorisk_common.evaluation import EvaluationReport, load_yolo_ground_truth
 from typer.testing import CliRunner
 
+from agrorisk_common.evaluation import EvaluationReport, load_yolo_ground_truth
 from agrorisk_train.cli import app
 from agrorisk_train.export import ExportMismatch, export_onnx, letterboxed_batch, max_abs_difference
 
@@ -24,7 +24,7 @@ def test_onnx_export_matches_pytorch_on_the_same_image(exported, trained):
     assert result.imgsz == 64
     assert 0 <= result.max_abs_diff <= result.tolerance
     session = ort.InferenceSession(str(result.onnx_path), providers=["CPUExecutionProvider"])
-    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    inp = session.get_inputs()[0]
     assert inp.name == "images" and inp.shape[1:] == [3, "height", "width"]
     (raw,) = session.run(None, {"images": letterboxed_batch(_sample(exported), 64).repeat(2, axis=0)})
     assert raw.shape[:2] == (2, 4 + len(trained.class_names))  # [N, 4+nc, anchors], no NMS
@@ -74,7 +74,17 @@ def test_evaluate_an_onnx_model(exported, leaf_data, settings):
 
 def test_evaluate_a_missing_split_is_one_readable_error(trained, leaf_data, offline_env, tmp_path):
     result = CliRunner().invoke(
-        app, ["evaluate", str(trained.best_pt), "--data", str(leaf_data), "--split", "holdout", "--out", str(tmp_path)]
+        app,
+        [
+            "evaluate",
+            str(trained.best_pt),
+            "--data",
+            str(leaf_data),
+            "--split",
+            "holdout",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 1 and "no 'holdout' split" in result.output
 

@@ -73,3 +73,15 @@ def test_a_local_checkpoint_is_used_as_pretrained(settings, trained):
 def test_registry_start_without_a_registry_is_refused(settings):
     with pytest.raises(ValueError, match="no model registry"):
         resolve_start_weights(settings, "registry:production")
+
+
+def test_bench_writes_seconds_per_epoch_per_100_images(offline_env, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(app, ["bench", "--out", str(out), "--epochs", "1", "--images-per-class", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["train_s_per_epoch_per_100_images_320px"] > 0
+    assert report["train_images"] == 4 and report["device"] == "cpu"
+    assert report["train_s_per_epoch_per_100_images_320px"] == pytest.approx(
+        report["train_s_per_epoch"] / report["train_images"] * 100, rel=0.01
+    )

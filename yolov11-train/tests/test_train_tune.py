@@ -16,7 +16,9 @@ SEARCHED = {"lr0", "lrf", "momentum", "weight_decay", "warmup_epochs", "box", "c
             "fliplr", "flipud", "mosaic", "imgsz", "batch"}  # fmt: skip
 
 
-def test_tune_records_both_trials_with_a_pruner_report_every_epoch(leaf_data, train_root, offline_env, tmp_path):
+def test_tune_records_both_trials_with_a_pruner_report_every_epoch(
+    leaf_data, train_root, offline_env, tmp_path
+):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     result = CliRunner().invoke(
         app,

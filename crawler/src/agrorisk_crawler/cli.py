@@ -120,6 +120,11 @@ def run(
     report = crawl_risks(risks, settings, collection, console=console)
     console.print(report.table(held=collection.count))
     console.print(f"manifest: {settings.manifest_path} ({len(collection.rows)} images)")
+    if report.engines_down >= set(settings.active_engines()):
+        raise _fail(
+            f"no search engine could be reached ({', '.join(sorted(report.engines_down))}): "
+            "check the network or the AGRORISK_CRAWLER_*_URL settings"
+        )
 
 
 @app.command()

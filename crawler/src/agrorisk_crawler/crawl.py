@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from agrorisk_crawler.queries import build_queries
 from agrorisk_crawler.report import KEPT_OUTCOMES, CrawlReport
 from agrorisk_crawler.settings import Settings
 
+log = logging.getLogger(__name__)
 OVERFETCH = 2  # ask engines for twice the missing count: many results are broken or duplicates
 
 
@@ -26,6 +28,9 @@ def crawl_risks(
     console: Console | None = None,
 ) -> CrawlReport:
     """Collect images for each risk into the collection, one progress bar per risk (when `console`).
+
+    An engine none of whose result pages could be fetched for a risk (down, blocked, offline) is
+    skipped for the remaining risks.
 
     The manifest is saved after every risk and on any exit, Ctrl-C included, so a re-run resumes.
     """
@@ -66,9 +71,18 @@ def crawl_risks(
                     missing = limit - collection.count(risk.id)
                     if missing <= 0:
                         break
+                    if engine.name in report.engines_down:
+                        continue
                     progress.update(bars[risk.id], engine=engine.name)
                     crawler = RiskCrawler(engine, session, collection, risk.id, limit, settings, report)
                     crawler.crawl(engine.page_urls(settings, queries, OVERFETCH * missing))
+                    if crawler.parser.pages_failed and not crawler.parser.pages_ok:
+                        report.engines_down.add(engine.name)
+                        log.warning(
+                            "%s: none of %d result pages could be fetched; skipped for the other risks",
+                            engine.name,
+                            crawler.parser.pages_failed,
+                        )
                 progress.update(bars[risk.id], engine="done")
                 collection.save()
         finally:

@@ -1,13 +1,15 @@
 """Search engines: result-page URLs per engine, and icrawler's own parsers for their pages.
 
 The parsers are icrawler's built-in Bing, Baidu and Google parsers (Flickr follows icrawler's
-FlickrParser with the API address made a setting); each task they yield is tagged with the query its page came from.
-Endpoints are settings, so a mirror, or the loopback site in tests and benches, can stand in.
+FlickrParser with the API address made a setting); each task they yield is tagged with the query
+its page came from. Endpoints are settings, so a mirror, or the loopback site in tests and benches,
+can stand in.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import queue
 from collections.abc import Callable, Iterable, Iterator
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import requests
 from icrawler import Feeder, Parser
 from icrawler.builtin.baidu import BaiduParser
 from icrawler.builtin.bing import BingParser
@@ -22,6 +25,8 @@ from icrawler.builtin.google import GoogleParser
 
 from agrorisk_crawler.settings import Settings
 
+log = logging.getLogger(__name__)
+GIVE_UP_AFTER_FAILED_PAGES = 4  # ... when not one result page of the crawl has loaded
 FLICKR_SIZES = ("original", "large 2048", "large 1600", "large", "medium 800", "medium 640", "medium")
 
 
@@ -41,12 +46,47 @@ class PageListFeeder(Feeder):
 
 
 class QueryTaggingParser(Parser):
-    """Runs the engine's parser and adds the query (read back from the page URL) to each task.
+    """Fetches result pages, runs the engine's parser on them, tags each task with its query.
 
-    Result pages that are not HTTP 200 are counted through `tally(outcome)` as `page_http_<code>`.
+    Outcomes go to `tally(outcome)`: a page that cannot be fetched is `page_unreachable`, one that
+    is not HTTP 200 `page_http_<code>`. `pages_ok` / `pages_failed` tell whether the engine works.
     """
 
     query_param: ClassVar[str]
+    pages_ok = 0
+    pages_failed = 0
+
+    def worker_exec(self, tally, queue_timeout: float, req_timeout: float, **kwargs) -> None:  # type: ignore[override]
+        """icrawler's parser loop, minus its per-page log lines and with failures counted."""
+        while not self.signal.get("reach_max_num"):
+            try:
+                url = self.in_queue.get(timeout=queue_timeout)
+            except queue.Empty:
+                if self.signal.get("feeder_exited"):
+                    break
+                continue
+            try:
+                response = self.session.get(url, timeout=req_timeout)
+            except requests.RequestException as exc:
+                log.debug("result page %s failed: %s", url, exc)
+                with self.lock:
+                    self.pages_failed += 1
+                    if not self.pages_ok and self.pages_failed >= GIVE_UP_AFTER_FAILED_PAGES:
+                        self.signal.set(reach_max_num=True)  # the engine is down: stop this crawl
+                tally("page_unreachable")
+                continue
+            finally:
+                self.in_queue.task_done()
+            with self.lock:
+                self.pages_ok += response.status_code == 200
+                self.pages_failed += response.status_code != 200
+            for task in self.parse(response, tally, **kwargs):
+                while not self.signal.get("reach_max_num"):
+                    try:
+                        self.output(task, timeout=1)
+                        break
+                    except queue.Full:
+                        continue
 
     def parse(self, response, tally: Callable[[str], None], **kwargs) -> Iterator[dict]:
         if response.status_code != 200:

@@ -184,7 +184,6 @@ class RiskCrawler(Crawler):
         self.parser.start(
             queue_timeout=POLL_S,
             req_timeout=self.settings.timeout_s,
-            max_retry=1,  # the session already retries with backoff
             tally=lambda outcome: self.report.add(self.risk_id, outcome),
             **self.engine.parser_kwargs(self.settings),
         )

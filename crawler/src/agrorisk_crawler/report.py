@@ -24,6 +24,7 @@ class CrawlReport:
         self._counts: dict[str, Counter[str]] = defaultdict(Counter)
         self._lock = threading.Lock()
         self._on_add = on_add
+        self.engines_down: set[str] = set()
 
     def add(self, risk_id: str, outcome: str) -> None:
         with self._lock:
@@ -74,10 +75,16 @@ class CrawlReport:
         return sum(self.counts(rid)[o] for rid in ids for o in outcomes)
 
     def table(self, held: Callable[[str], int]) -> Table:
-        """The summary: one row per risk and a total row; `held(risk_id)` is the count now on disk."""
+        """The summary: one row per risk and a total row; `held(risk_id)` is the count now on disk.
+
+        flagged = kept but also found for another risk; dupl. = exact + near duplicates;
+        skipped = URL already held, repeated in this run, or the risk was full.
+        """
         table = Table(title="Crawl summary")
-        for name in ("risk", "kept", "cross-risk", "duplicates", "skipped", "rejected", "reasons", "held"):
-            table.add_column(name, justify="left" if name in ("risk", "reasons") else "right")
+        table.add_column("risk", no_wrap=True, min_width=max([len(r) for r in self.risk_ids] + [5]))
+        for name in ("held", "kept", "flagged", "dupl.", "skipped", "rejected"):
+            table.add_column(name, justify="right")
+        table.add_column("reasons", min_width=10)
         for risk_id in [*self.risk_ids, None]:
             counts = self.counts(risk_id) if risk_id else Counter()
             if risk_id is None:
@@ -90,13 +97,13 @@ class CrawlReport:
                 reasons = ", ".join(filter(None, [reasons, f"result pages failed {page_errors}"]))
             table.add_row(
                 risk_id or "[bold]total[/bold]",
+                str(held(risk_id)) if risk_id else str(sum(held(r) for r in self.risk_ids)),
                 str(self.kept(risk_id)),
                 str(counts[KEPT_CROSS_RISK]),
                 str(self.duplicates(risk_id)),
                 str(sum(counts[o] for o in SKIPPED_OUTCOMES)),
                 str(sum(rejected.values())),
                 reasons,
-                str(held(risk_id)) if risk_id else str(sum(held(r) for r in self.risk_ids)),
                 end_section=risk_id == self.risk_ids[-1] if self.risk_ids else False,
             )
         return table

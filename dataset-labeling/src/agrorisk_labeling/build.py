@@ -113,7 +113,9 @@ def build_dataset(
     store = LabelStore.load(labels_path or labels_path_of(manifest))
     class_map = choose_classes(catalog, read_extra_classes(manifest), store, risk_ids)
     if not len(class_map):
-        raise LabelingError("no labelled images to build from: run `agrorisk-label autolabel` (or import) first")
+        raise LabelingError(
+            "no labelled images to build from: run `agrorisk-label autolabel` (or import) first"
+        )
     explicit = set(class_map.risk_ids) if risk_ids else None
     known = set(class_map.risk_ids) | ({r.id for r in catalog} if explicit else set())
 
@@ -125,8 +127,14 @@ def build_dataset(
             on_progress(n, len(frame))
         if row.sha256 in seen:
             if seen[row.sha256] != row.file:
-                rejected.append(Rejected(file=row.file, sha256=row.sha256, risk_id=row.risk_id,
-                                         reasons=[f"same image as {seen[row.sha256]}"]))
+                rejected.append(
+                    Rejected(
+                        file=row.file,
+                        sha256=row.sha256,
+                        risk_id=row.risk_id,
+                        reasons=[f"same image as {seen[row.sha256]}"],
+                    )
+                )
             continue
         seen[row.sha256] = row.file
         labels = store.get(row.sha256)
@@ -167,8 +175,16 @@ def build_dataset(
         allowed = len(keys) if ratio == math.inf else math.floor(ratio * real_train[risk_id] + 1e-9)
         for key in keys[allowed:]:
             row = accepted.pop(key)[0]
-            rejected.append(Rejected(file=row.file, sha256=key, risk_id=row.risk_id, reasons=[
-                f"synthetic cap: at most {synthetic_max_share:.0%} of a class's training images"]))
+            rejected.append(
+                Rejected(
+                    file=row.file,
+                    sha256=key,
+                    risk_id=row.risk_id,
+                    reasons=[
+                        f"synthetic cap: at most {synthetic_max_share:.0%} of a class's training images"
+                    ],
+                )
+            )
 
     _prepare_out_dir(out_dir)
     for split in SPLITS:
@@ -188,9 +204,14 @@ def build_dataset(
         for box in labels.boxes:
             balance[box.risk_id].boxes += 1
 
-    data = {"train": "images/train", "val": "images/val", "test": "images/test",
-            "nc": len(class_map), "names": class_map.names}
-    (out_dir / "data.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # No `path:` key: Ultralytics then resolves splits beside data.yaml, so the folder can move.
+    data: dict = {"train": "images/train", "val": "images/val"}
+    if any(split == "test" for split, _, _ in entries):
+        data["test"] = "images/test"
+    data |= {"nc": len(class_map), "names": class_map.names}
+    (out_dir / "data.yaml").write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     report = BuildReport(
         dataset_hash=content_hash(class_map, entries),
         data_yaml=str(out_dir / "data.yaml"),
@@ -202,7 +223,9 @@ def build_dataset(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         synthetic_max_share=synthetic_max_share,
-        warnings=[f"class {b.risk_id} has no validation images" for b in balance.values() if b.images and not b.val],
+        warnings=[
+            f"class {b.risk_id} has no validation images" for b in balance.values() if b.images and not b.val
+        ],
     )
     report.write(out_dir)
     return report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,11 +42,21 @@ app.add_typer(registry_app, name="registry")
 console = Console(stderr=True)
 out = Console()
 
-ManifestOpt = Annotated[Path | None, typer.Option("--manifest", "-m", help="pool manifest.csv (images/ beside it)")]
-LabellerOpt = Annotated[str | None, typer.Option("--labeller", help="chain tried in order: yolo,gemini,whole-image")]
-YoloOpt = Annotated[str | None, typer.Option("--yolo-model", help="best.pt path or model registry ref (v3, production)")]
-ConfOpt = Annotated[float | None, typer.Option("--conf", min=0.0, max=1.0, help="YOLO pseudo-label confidence")]
-RisksOpt = Annotated[str | None, typer.Option("--risks", help="comma-separated risk ids (default: all labelled)")]
+ManifestOpt = Annotated[
+    Path | None, typer.Option("--manifest", "-m", help="pool manifest.csv (images/ beside it)")
+]
+LabellerOpt = Annotated[
+    str | None, typer.Option("--labeller", help="chain tried in order: yolo,gemini,whole-image")
+]
+YoloOpt = Annotated[
+    str | None, typer.Option("--yolo-model", help="best.pt path or model registry ref (v3, production)")
+]
+ConfOpt = Annotated[
+    float | None, typer.Option("--conf", min=0.0, max=1.0, help="YOLO pseudo-label confidence")
+]
+RisksOpt = Annotated[
+    str | None, typer.Option("--risks", help="comma-separated risk ids (default: all labelled)")
+]
 
 
 def cli_errors(fn: Callable) -> Callable:
@@ -83,8 +92,16 @@ def split_ids(value: str | None) -> list[str] | None:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                  transient=not sys.stderr.isatty()) as progress:
+    # Only on a terminal: in logs and pipes a live bar is noise.
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
         task = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
@@ -142,10 +159,14 @@ def autolabel_cmd(
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
-    relabel: Annotated[bool, typer.Option(help="replace earlier auto-labels (human/imported ones stay)")] = False,
+    relabel: Annotated[
+        bool, typer.Option(help="replace earlier auto-labels (human/imported ones stay)")
+    ] = False,
 ) -> None:
     """Give every unlabelled pool image boxes of its weak class (the risk it was crawled for)."""
-    settings = make_settings(manifest=manifest, labellers=labeller, yolo_model=yolo_model, yolo_confidence=conf)
+    settings = make_settings(
+        manifest=manifest, labellers=labeller, yolo_model=yolo_model, yolo_confidence=conf
+    )
     _autolabel(settings, relabel)
 
 
@@ -153,7 +174,9 @@ def autolabel_cmd(
 @cli_errors
 def build_cmd(
     manifest: ManifestOpt = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")
+    ] = None,
     risks: RisksOpt = None,
     seed: Annotated[int | None, typer.Option(help="split seed")] = None,
     val: Annotated[float | None, typer.Option(help="validation fraction")] = None,
@@ -169,7 +192,9 @@ def build_cmd(
 @cli_errors
 def prepare_cmd(
     manifest: ManifestOpt = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")
+    ] = None,
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
@@ -194,7 +219,9 @@ def import_cmd(
     unmapped: Annotated[
         str, typer.Option(help="classes the mapping misses: fail (list them), drop, or keep as extra-<name>")
     ] = "fail",
-    images: Annotated[Path | None, typer.Option(help="Label Studio export: folder its image paths start in")] = None,
+    images: Annotated[
+        Path | None, typer.Option(help="Label Studio export: folder its image paths start in")
+    ] = None,
     manifest: ManifestOpt = None,
 ) -> None:
     """Bring an existing labelled dataset into the pool with class names mapped to catalog risk ids."""
@@ -202,7 +229,13 @@ def import_cmd(
         raise LabelingError("--unmapped must be fail, drop or keep")
     settings = make_settings(manifest=manifest)
     summary = import_dataset(
-        fmt, src, settings.manifest, catalog_of(settings), mapping, unmapped, images  # type: ignore[arg-type]
+        fmt,
+        src,
+        settings.manifest,
+        catalog_of(settings),
+        mapping,
+        unmapped,
+        images,  # type: ignore[arg-type]
     )
     out.print(f"imported {summary.images} image(s), {summary.boxes} box(es) into {settings.manifest}")
     if summary.unmapped_classes:
@@ -233,8 +266,16 @@ def synth_cmd(
     if (count is None) == (target is None):
         raise LabelingError("give exactly one of --count or --target")
     settings = make_settings(
-        sd_model=model, sd_steps=steps, sd_guidance=guidance, sd_size=size, sd_batch_size=batch_size,
-        sd_device=device, seed=seed, labellers=labeller, yolo_model=yolo_model, manifest=manifest,
+        sd_model=model,
+        sd_steps=steps,
+        sd_guidance=guidance,
+        sd_size=size,
+        sd_batch_size=batch_size,
+        sd_device=device,
+        seed=seed,
+        labellers=labeller,
+        yolo_model=yolo_model,
+        manifest=manifest,
     )
     if settings.sd_size % 8 or settings.sd_device not in ("auto", "cpu", "cuda", "mps"):
         raise LabelingError("--size must be a multiple of 8 and --device one of auto, cpu, cuda, mps")
@@ -275,12 +316,18 @@ def studio_push(
     risks: RisksOpt = None,
 ) -> None:
     """Create/update the project (labels from the catalog) and import new images with auto-labels."""
-    settings = make_settings(manifest=manifest, label_studio_url=url, label_studio_project=project,
-                             label_studio_files_root=files_root)
+    settings = make_settings(
+        manifest=manifest,
+        label_studio_url=url,
+        label_studio_project=project,
+        label_studio_files_root=files_root,
+    )
     catalog = catalog_of(settings)
     risk_ids = split_ids(risks) or [r.id for r in catalog]
     summary = studio.push(settings, risk_ids)
-    out.print(f"project {summary.project_id}: {summary.created} new task(s), {summary.already_there} already there")
+    out.print(
+        f"project {summary.project_id}: {summary.created} new task(s), {summary.already_there} already there"
+    )
 
 
 @studio_app.command("pull")

@@ -54,7 +54,9 @@ def extra_class_id(name: str) -> str:
     return f"extra-{slug or 'class'}"
 
 
-def unmapped_classes(fmt: str, src: Path, mapping: dict[str, str], catalog: Catalog, images_root: Path | None):
+def unmapped_classes(
+    fmt: str, src: Path, mapping: dict[str, str], catalog: Catalog, images_root: Path | None
+):
     counts: Counter[str] = Counter()
     for raw in read_dataset(fmt, src, images_root):
         counts.update(name for name, *_ in raw.boxes if name not in mapping and name not in catalog)
@@ -98,8 +100,18 @@ def import_dataset(
                 risk_id = extra_class_id(name)
                 extras.add(risk_id)
             if risk_id is not None:
-                boxes.append(LabelBox(risk_id=risk_id, x1=x1, y1=y1, x2=x2, y2=y2, confidence=1.0,
-                                      source=LabelSource.IMPORT, model_version=fmt))
+                boxes.append(
+                    LabelBox(
+                        risk_id=risk_id,
+                        x1=x1,
+                        y1=y1,
+                        x2=x2,
+                        y2=y2,
+                        confidence=1.0,
+                        source=LabelSource.IMPORT,
+                        model_version=fmt,
+                    )
+                )
         if not boxes:
             summary.skipped.append(f"{raw.path}: no boxes of a mapped class")
             continue
@@ -108,7 +120,9 @@ def import_dataset(
             continue
         weak = Counter(b.risk_id for b in boxes).most_common(1)[0][0]
         try:
-            row = image_row(raw.path.read_bytes(), weak, images_dir, engine=f"import:{fmt}", source_url=str(raw.path))
+            row = image_row(
+                raw.path.read_bytes(), weak, images_dir, engine=f"import:{fmt}", source_url=str(raw.path)
+            )
         except LabelingError as exc:
             summary.skipped.append(f"{raw.path}: {exc}")
             continue

@@ -110,6 +110,8 @@ class LabelStore:
         """Write sorted by sha256 through a temp file (deterministic, never half-written)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".jsonl.tmp")
-        lines = (json.dumps(self.items[k].model_dump(mode="json"), ensure_ascii=False) for k in sorted(self.items))
+        lines = (
+            json.dumps(self.items[k].model_dump(mode="json"), ensure_ascii=False) for k in sorted(self.items)
+        )
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         tmp.replace(self.path)

@@ -42,7 +42,9 @@ def _yolo_names(src: Path) -> list[str]:
                 return [str(n) for n in names]
             raise LabelingError(f"{src / name} has no `names` list or mapping")
     if (src / "classes.txt").is_file():
-        return [n.strip() for n in (src / "classes.txt").read_text(encoding="utf-8").splitlines() if n.strip()]
+        return [
+            n.strip() for n in (src / "classes.txt").read_text(encoding="utf-8").splitlines() if n.strip()
+        ]
     raise LabelingError(f"{src}: a YOLO dataset needs data.yaml (names) or classes.txt")
 
 
@@ -135,7 +137,9 @@ def read_voc(src: Path) -> Iterator[RawImage]:
             except (AttributeError, TypeError, ValueError):
                 raw.problem = f"{xml}: an object without a numeric bndbox"
                 break
-            raw.boxes.append((obj.findtext("name", "").strip(), x1 / width, y1 / height, x2 / width, y2 / height))
+            raw.boxes.append(
+                (obj.findtext("name", "").strip(), x1 / width, y1 / height, x2 / width, y2 / height)
+            )
         yield raw
 
 

@@ -12,7 +12,9 @@ def _registry():
     try:
         from agrorisk_storage import DatasetRegistry, StorageSettings
     except ImportError:
-        raise LabelingError("dataset versions need agrorisk-minio-storage (agrorisk_storage) installed") from None
+        raise LabelingError(
+            "dataset versions need agrorisk-minio-storage (agrorisk_storage) installed"
+        ) from None
     return DatasetRegistry.from_settings(StorageSettings())
 
 
@@ -29,7 +31,11 @@ def push_dataset(dataset_dir: Path, extra_metadata: dict | None = None):
         raise LabelingError(f"{dataset_dir} is not a built dataset (no dataset.json)")
     report = json.loads(report_path.read_text(encoding="utf-8"))
     registry = _registry()
-    for version in registry.list():
+    try:
+        versions = registry.list()
+    except _registry_error() as exc:
+        raise LabelingError(f"cannot list dataset versions: {exc}") from None
+    for version in versions:
         if version.metadata.get("dataset_hash") == report["dataset_hash"]:
             return version  # same content is already a version: pushing again adds nothing
     metadata = {

@@ -80,5 +80,10 @@ class BuildReport(BaseModel):
     def write(self, out_dir: Path) -> None:
         (out_dir / "dataset.json").write_text(self.model_dump_json(indent=2), encoding="utf-8")
         (out_dir / "balance.md").write_text(self.to_markdown(), encoding="utf-8")
-        rows = [{"file": r.file, "sha256": r.sha256, "risk_id": r.risk_id, "reasons": "; ".join(r.reasons)} for r in self.rejected]
-        pd.DataFrame(rows, columns=["file", "sha256", "risk_id", "reasons"]).to_csv(out_dir / "rejected.csv", index=False)
+        rows = [
+            {"file": r.file, "sha256": r.sha256, "risk_id": r.risk_id, "reasons": "; ".join(r.reasons)}
+            for r in self.rejected
+        ]
+        pd.DataFrame(rows, columns=["file", "sha256", "risk_id", "reasons"]).to_csv(
+            out_dir / "rejected.csv", index=False
+        )

@@ -79,7 +79,9 @@ def stratified_split(
         filled = {"test": 0, "val": 0}
         for n, group_id in enumerate(group_ids):
             # The first group of a class always trains, so no class is missing from train.
-            split = "train" if n == 0 else next((s for s in ("test", "val") if filled[s] < targets[s]), "train")
+            split = (
+                "train" if n == 0 else next((s for s in ("test", "val") if filled[s] < targets[s]), "train")
+            )
             if split != "train":
                 filled[split] += len(members[group_id])
             assignment[group_id] = split

@@ -34,5 +34,7 @@ def pool_stats(manifest: Path) -> list[RiskStats]:
         else:
             sources[row.risk_id][labels.source.value] += 1
     for risk_id, item in stats.items():
-        item.by_source = {s.value: sources[risk_id][s.value] for s in LabelSource if sources[risk_id][s.value]}
+        item.by_source = {
+            s.value: sources[risk_id][s.value] for s in LabelSource if sources[risk_id][s.value]
+        }
     return sorted(stats.values(), key=lambda s: s.risk_id)

@@ -88,7 +88,9 @@ def result_to_boxes(result: Iterable[dict], source: LabelSource, confidence: flo
         x, y, w, h = (float(value[k]) / 100 for k in ("x", "y", "width", "height"))
         for risk_id in value.get("rectanglelabels", []):
             boxes.append(
-                LabelBox(risk_id=risk_id, x1=x, y1=y, x2=x + w, y2=y + h, confidence=confidence, source=source)
+                LabelBox(
+                    risk_id=risk_id, x1=x, y1=y, x2=x + w, y2=y + h, confidence=confidence, source=source
+                )
             )
     return boxes
 
@@ -105,7 +107,9 @@ def connect(settings: Settings):
 
     key = settings.label_studio_api_key.get_secret_value()
     if not key:
-        raise LabelingError("Label Studio needs a personal access token: set AGRORISK_LABELING_LABEL_STUDIO_API_KEY")
+        raise LabelingError(
+            "Label Studio needs a personal access token: set AGRORISK_LABELING_LABEL_STUDIO_API_KEY"
+        )
     return LabelStudio(base_url=settings.label_studio_url, api_key=key)
 
 
@@ -131,11 +135,15 @@ def ensure_project(client, settings: Settings, risk_ids: Sequence[str]) -> int:
             label_config=config,
         )
     elif (project.label_config or "").strip() != config.strip():
-        _call("updating the label config", settings, client.projects.update, id=project.id, label_config=config)
+        _call(
+            "updating the label config", settings, client.projects.update, id=project.id, label_config=config
+        )
     return project.id
 
 
-def ensure_local_storage(client, settings: Settings, project_id: int, images_dir: Path, files_root: Path) -> None:
+def ensure_local_storage(
+    client, settings: Settings, project_id: int, images_dir: Path, files_root: Path
+) -> None:
     """Connect the images folder as local-files storage so Label Studio may serve it."""
     path = str(images_dir.resolve())
     storages = _call("listing storages", settings, client.import_storage.local.list, project=project_id)
@@ -164,7 +172,9 @@ def image_url(file: str, images_dir: Path, files_root: Path) -> str:
 
 
 def existing_sha256(client, settings: Settings, project_id: int) -> set[str]:
-    tasks = _call("listing tasks", settings, lambda: list(client.tasks.list(project=project_id, fields="all")))
+    tasks = _call(
+        "listing tasks", settings, lambda: list(client.tasks.list(project=project_id, fields="all"))
+    )
     return {t.data.get("sha256") for t in tasks if t.data and t.data.get("sha256")}
 
 
@@ -237,7 +247,11 @@ def apply_export(tasks: Iterable[dict], store: LabelStore, known_files: dict[str
             continue
         boxes = result_to_boxes(annotation.get("result", []), LabelSource.HUMAN)
         updated = annotation.get("updated_at") or datetime.now(UTC).isoformat(timespec="seconds")
-        store.put(ImageLabels(sha256=sha, file=known_files[sha], source=LabelSource.HUMAN, boxes=boxes, updated_at=updated))
+        store.put(
+            ImageLabels(
+                sha256=sha, file=known_files[sha], source=LabelSource.HUMAN, boxes=boxes, updated_at=updated
+            )
+        )
         human += 1
     return PullSummary(project_id=0, human_labelled=human, without_annotation=missing, unknown_images=unknown)
 
@@ -250,8 +264,14 @@ def pull(settings: Settings, manifest: Path | None = None) -> PullSummary:
     projects = _call("listing projects", settings, lambda: list(client.projects.list()))
     project = next((p for p in projects if p.title == settings.label_studio_project), None)
     if project is None:
-        raise LabelingError(f"no Label Studio project titled {settings.label_studio_project!r}: run `studio push` first")
+        raise LabelingError(
+            f"no Label Studio project titled {settings.label_studio_project!r}: run `studio push` first"
+        )
     store = LabelStore.load(labels_path_of(manifest))
-    summary = apply_export(export_tasks(client, settings, project.id), store, dict(zip(frame["sha256"], frame["file"], strict=True)))
+    summary = apply_export(
+        export_tasks(client, settings, project.id),
+        store,
+        dict(zip(frame["sha256"], frame["file"], strict=True)),
+    )
     store.save()
     return summary.model_copy(update={"project_id": project.id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def load_pipeline(model: str, device: str):
     """A text-to-image pipeline from a local folder, the HF cache, or the Hub (in that order)."""
     import torch
     from diffusers import AutoPipelineForText2Image
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
 
+    diffusers_logging.disable_progress_bar()  # the CLI draws its own progress bar
+    transformers_logging.disable_progress_bar()
     dtype = torch.float16 if device == "cuda" else torch.float32
     if Path(model).exists() and not (Path(model) / "model_index.json").is_file():
         raise LabelingError(f"{model} is not a diffusers pipeline folder (no model_index.json)")
@@ -62,7 +67,11 @@ def load_pipeline(model: str, device: str):
     error: Exception | None = None
     for local_only in attempts:
         try:
-            pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype, local_files_only=local_only)
+            with warnings.catch_warnings():  # hub deprecation chatter would bury the one error line
+                warnings.simplefilter("ignore")
+                pipe = AutoPipelineForText2Image.from_pretrained(
+                    model, dtype=dtype, local_files_only=local_only
+                )
             break
         except (OSError, ValueError) as exc:  # missing files, no network, not a pipeline
             error = exc

@@ -30,6 +30,7 @@ class DetectionParams:
 
 class Detector(Protocol):
     version: str
+    class_names: tuple[str, ...]
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]: ...
 
@@ -60,14 +61,11 @@ class OnnxDetector:
         p = self.params
         return [
             [
-                self._detection(raw)
+                to_detection(raw, self.class_names)
                 for raw in decode_head(out, box, p.conf_threshold, p.iou_threshold, p.max_detections)
             ]
             for out, box in zip(output, boxes, strict=True)
         ]
-
-    def _detection(self, raw: RawDetection) -> Detection:
-        return to_detection(raw, self.class_names)
 
 
 class UltralyticsDetector:

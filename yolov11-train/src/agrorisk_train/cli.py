@@ -293,13 +293,18 @@ def bench(
         "runs/bench-train.json"
     ),
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 3,
+    images_per_class: Annotated[
+        int, typer.Option("--images-per-class", min=2, help="4 classes are drawn.")
+    ] = 10,
     device: DeviceOption = None,
 ) -> None:
     """Measure training speed: seconds per epoch per 100 images at 320 px on generated leaves."""
     from agrorisk_train.bench import benchmark_training
 
     def body() -> None:
-        report = benchmark_training(_settings(device=device), out_file, epochs=epochs)
+        report = benchmark_training(
+            _settings(device=device), out_file, images_per_class=images_per_class, epochs=epochs
+        )
         out.print(json.dumps(report, indent=2))
 
     _run(body)

@@ -51,7 +51,7 @@ def register_model(
         "wandb_run": result.wandb_run,
         "optuna_study": optuna_study,
         "optuna_trial": optuna_trial,
-        "git_commit": git_commit(),
+        "git_commit": settings.git_commit or git_commit(),
         "creator": _user(),
         "dagster_run_id": dagster_run_id,
         "class_names": list(result.class_names),

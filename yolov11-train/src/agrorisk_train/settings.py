@@ -69,6 +69,11 @@ class TrainSettings(AgroRiskSettings):
         default=1e-2, gt=0, description="Largest |ONNX - PyTorch| raw-output difference accepted."
     )
 
+    git_commit: str | None = Field(
+        default=None,
+        description="Code commit recorded with models when not run from a git checkout (images).",
+    )
+
     @property
     def default_model(self) -> str:
         return f"yolo11{self.model_size}.pt"

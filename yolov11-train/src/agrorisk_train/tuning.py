@@ -110,7 +110,7 @@ def tune(
             settings,
             data_yaml,
             run_name=f"{study.study_name}-trial-{trial.number}",
-            overrides={**params, "epochs": settings.tune_epochs},
+            overrides={**params, "epochs": settings.tune_epochs, "plots": False},
             callbacks={"on_fit_epoch_end": [pruning]},
             wandb_group=f"optuna-{study.study_name}",
             wandb_job_type="tune",

@@ -1,0 +1,68 @@
+"""Batch jobs run off the request path and survive a slow Gemini."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from agrorisk_gemini.testing import FakeReply
+
+
+def wait_for(client, job_id: str, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_job_answers_at_once_and_survives_a_slow_gemini(make_client, fake_gemini, leaf_jpeg):
+    client = make_client(gemini_timeout_s=1.0)
+    fake_gemini.script(FakeReply.answer([], delay_s=3.0))  # the first Gemini call is slower than allowed
+    photos = [("files", (f"leaf{i}.jpg", leaf_jpeg(i, 160, i), "image/jpeg")) for i in range(3)]
+    photos.append(("files", ("notes.jpg", b"not a photo", "image/jpeg")))
+    response = client.post("/v1/jobs", files=photos, data={"use_gemini": "true"})
+    assert response.status_code == 202
+    started = response.json()
+    assert started["total"] == 4 and started["status"] in ("queued", "running")
+
+    job = wait_for(client, started["id"])
+    assert job["status"] == "done" and job["progress"] == 1.0
+    assert (job["done"], job["failed"]) == (3, 1)
+    by_name = {item["name"].split("-", 1)[1]: item for item in job["items"]}
+    assert by_name["notes.jpg"]["status"] == "failed" and "not an image" in by_name["notes.jpg"]["error"]
+    done = [by_name[f"leaf{i}.jpg"] for i in range(3)]
+    assert all(item["local"]["model_version"] == "v1" and item["local"]["error"] is None for item in done)
+    gemini_errors = [item["gemini"]["error"] for item in done]
+    assert sum("did not answer within 1 s" in (e or "") for e in gemini_errors) == 1
+    assert sum(e is None for e in gemini_errors) == 2
+
+
+def test_folder_job_reads_only_under_the_input_root(make_client, tmp_path, leaf_jpeg):
+    root = tmp_path / "inbox"
+    (root / "field-7").mkdir(parents=True)
+    for i in range(2):
+        (root / "field-7" / f"p{i}.jpg").write_bytes(leaf_jpeg(i, 128, i))
+    client = make_client(jobs_input_root=root)
+
+    job = wait_for(client, client.post("/v1/jobs", data={"folder": "field-7"}).json()["id"])
+    assert (job["done"], job["failed"], job["use_gemini"]) == (2, 0, False)
+    assert all(item["gemini"] is None for item in job["items"])
+
+    assert client.post("/v1/jobs", data={"folder": "../"}).status_code == 422
+    assert client.post("/v1/jobs", data={"folder": "nowhere"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [({}, 422), ({"data": {"folder": "x"}}, 403)],
+)
+def test_bad_job_requests_are_refused(client, kwargs, status):
+    assert client.post("/v1/jobs", **kwargs).status_code == status
+
+
+def test_unknown_job_is_404(client):
+    response = client.get("/v1/jobs/nope")
+    assert response.status_code == 404 and "no job" in response.json()["detail"]

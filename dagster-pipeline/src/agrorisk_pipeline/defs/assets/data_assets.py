@@ -1,0 +1,208 @@
+"""Data assets: risk catalog → photos → labels → human review → synthetic top-up → dataset version."""
+
+from collections import Counter
+
+import dagster as dg
+
+from agrorisk_pipeline.defs.resources import FlowResource, LabelStudioResource, RegistryResource
+
+GROUP = "data"
+FROZEN_TEST_ALIAS = "test-frozen"
+
+
+def _catalog():
+    from agrorisk_common.catalog import load_catalog
+
+    return load_catalog()
+
+
+def _pool_counts(flow: FlowResource) -> dict[str, int]:
+    from agrorisk_labeling.manifest import read_manifest
+
+    manifest = flow.settings().manifest
+    return dict(Counter(read_manifest(manifest)["risk_id"])) if manifest.exists() else {}
+
+
+@dg.asset(group_name=GROUP, kinds={"csv"})
+def risk_catalog(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
+    """The risks this flow learns, checked against the catalog (crawler/risks/*.csv)."""
+    risks = _catalog().select(ids=flow.risk_ids)
+    context.log.info("%d risks selected: %s", len(risks), ", ".join(r.id for r in risks))
+    return dg.MaterializeResult(
+        metadata={
+            "n_risks": len(risks),
+            "risk_ids": dg.MetadataValue.json([r.id for r in risks]),
+            "crops": dg.MetadataValue.json(sorted({r.crop for r in risks})),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[risk_catalog], kinds={"python"})
+def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
+    """Photos per risk in the labelling pool: crawled (agrorisk-crawler) or drawn (procedural, offline)."""
+    settings = flow.settings()
+    catalog = _catalog()
+    risks = catalog.select(ids=flow.risk_ids)
+    if flow.data_source == "crawler":
+        from agrorisk_crawler.collection import ImageCollection
+        from agrorisk_crawler.crawl import crawl_risks
+        from agrorisk_crawler.settings import Settings as CrawlerSettings
+
+        crawler = CrawlerSettings(download_dir=settings.pool_dir, max_per_risk=flow.max_per_risk)
+        collection = ImageCollection(crawler.images_dir, crawler.manifest_path, crawler.phash_threshold)
+        report = crawl_risks(risks, crawler, collection)
+        added = report.kept()
+    else:
+        from agrorisk_common.procedural import generate_leaf_dataset
+        from agrorisk_labeling.importer import import_dataset
+
+        drawn = generate_leaf_dataset(
+            flow.work / "procedural", flow.risk_ids, images_per_class=flow.images_per_class,
+            imgsz=flow.procedural_imgsz, seed=0,
+        )  # fmt: skip
+        added = import_dataset("yolo", drawn.parent, settings.manifest, catalog).new_manifest_rows
+    counts = _pool_counts(flow)
+    context.log.info("%s: %d new photos; pool %s", flow.data_source, added, counts)
+    return dg.MaterializeResult(
+        metadata={
+            "source": flow.data_source,
+            "new_images": added,
+            "pool_images": sum(counts.values()),
+            "images_per_risk": dg.MetadataValue.json(counts),
+            "manifest": dg.MetadataValue.path(str(settings.manifest.resolve())),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[crawled_images], kinds={"python"})
+def auto_labels(
+    context: dg.AssetExecutionContext, flow: FlowResource, label_studio: LabelStudioResource
+) -> dg.MaterializeResult:
+    """Boxes for every unlabelled pool photo from the labeller chain (YOLO, Gemini, whole image)."""
+    from agrorisk_labeling.autolabel import autolabel
+    from agrorisk_labeling.labellers import build_labellers
+
+    manifest = flow.settings().manifest
+    labeling = label_studio.labeling_settings(manifest)
+    summary = autolabel(manifest, build_labellers(labeling, _catalog()))
+    context.log.info(
+        "auto-labelled %d, kept %d existing, by source %s",
+        summary.labelled,
+        summary.kept_existing,
+        summary.by_source,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "labelled": summary.labelled,
+            "kept_existing": summary.kept_existing,
+            "missing_files": len(summary.missing_files),
+            "by_source": dg.MetadataValue.json(summary.by_source),
+            "labels": dg.MetadataValue.path(summary.labels_path),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[auto_labels], kinds={"labelstudio"})
+def labeled_dataset(
+    context: dg.AssetExecutionContext, flow: FlowResource, label_studio: LabelStudioResource
+) -> dg.MaterializeResult:
+    """Human review merged in: Label Studio's export replaces auto labels of the reviewed photos."""
+    from agrorisk_labeling import studio
+    from agrorisk_labeling.labels import LabelStore
+    from agrorisk_labeling.manifest import labels_path_of
+
+    manifest = flow.settings().manifest
+    metadata: dict = {}
+    if label_studio.configured(manifest):
+        labeling = label_studio.labeling_settings(manifest)
+        summary = studio.pull(labeling, manifest)
+        metadata |= {
+            "human_labelled": summary.human_labelled,
+            "without_annotation": summary.without_annotation,
+            "label_studio": dg.MetadataValue.url(
+                f"{labeling.label_studio_url}/projects/{summary.project_id}"
+            ),
+        }
+        context.log.info("Label Studio export merged: %d human-labelled photos", summary.human_labelled)
+    else:
+        context.log.warning(
+            "Label Studio is not configured (AGRORISK_LABELING_LABEL_STUDIO_API_KEY): using auto/imported labels"
+        )
+        metadata["label_studio"] = "not configured"
+    store = LabelStore.load(labels_path_of(manifest))
+    by_source = dict(Counter(labels.source.value for labels in store))
+    return dg.MaterializeResult(metadata=metadata | {"labels_by_source": dg.MetadataValue.json(by_source)})
+
+
+@dg.asset(group_name=GROUP, deps=[labeled_dataset], kinds={"diffusers"})
+def synthetic_topup(
+    context: dg.AssetExecutionContext, flow: FlowResource, label_studio: LabelStudioResource
+) -> dg.MaterializeResult:
+    """Stable Diffusion images for risks below `synthetic_target` photos (off when the target is 0)."""
+    if flow.synthetic_target == 0:
+        context.log.info("synthetic top-up is off (AGRORISK_PIPELINE_SYNTHETIC_TARGET=0)")
+        return dg.MaterializeResult(metadata={"generated": 0, "note": "off"})
+    from agrorisk_labeling.labellers import build_labellers
+    from agrorisk_labeling.synth import generate, topup_plan
+
+    manifest = flow.settings().manifest
+    labeling = label_studio.labeling_settings(manifest)
+    catalog = _catalog()
+    plan = topup_plan(manifest, flow.risk_ids, flow.synthetic_target, labeling.synthetic_max_share)
+    summary = generate(plan, manifest, catalog, labeling, build_labellers(labeling, catalog))
+    context.log.info("generated %s with %s on %s", summary.generated, summary.model, summary.device)
+    return dg.MaterializeResult(
+        metadata={
+            "generated": sum(summary.generated.values()),
+            "per_risk": dg.MetadataValue.json(summary.generated),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[synthetic_topup], kinds={"s3"})
+def dataset_version(
+    context: dg.AssetExecutionContext,
+    flow: FlowResource,
+    label_studio: LabelStudioResource,
+    registry: RegistryResource,
+) -> dg.MaterializeResult:
+    """The YOLO dataset built from the pool and kept as a version in the dataset registry (same content,
+    same version). The first version's test split becomes the frozen test set (alias `test-frozen`)."""
+    from agrorisk_labeling.build import build_dataset
+
+    manifest = flow.settings().manifest
+    labeling = label_studio.labeling_settings(manifest)
+    out = flow.work / "dataset"
+    report = build_dataset(
+        manifest, out, _catalog(), risk_ids=flow.risk_ids, seed=labeling.seed,
+        val_fraction=labeling.val_fraction, test_fraction=labeling.test_fraction,
+        phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
+    )  # fmt: skip
+    datasets = registry.datasets()
+    # agrorisk_labeling.registry.push_dataset opens the registry from the environment only, so the
+    # configured registry is used here directly, with the same same-hash-same-version rule.
+    info = next((v for v in datasets.list() if v.metadata.get("dataset_hash") == report.dataset_hash), None)
+    if info is None:
+        info = datasets.push_dir(
+            out,
+            {"dataset_hash": report.dataset_hash, "class_names": report.class_names,
+             "balance": [b.model_dump() for b in report.balance], "seed": report.seed,
+             "dagster_run_id": context.run_id},
+        )  # fmt: skip
+    if FROZEN_TEST_ALIAS not in datasets.aliases():
+        datasets.promote(info.version, FROZEN_TEST_ALIAS)
+    context.log.info("dataset %s (%s): splits %s, %d rejected", info.version, report.dataset_hash[:12],
+                     report.split_counts, len(report.rejected))  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "version": info.version,
+            "dataset_hash": report.dataset_hash,
+            "class_names": dg.MetadataValue.json(report.class_names),
+            "splits": dg.MetadataValue.json(report.split_counts),
+            "rejected": len(report.rejected),
+            "imbalance_ratio": report.imbalance_ratio,
+            "balance": dg.MetadataValue.md(report.to_markdown()),
+            "data_yaml": dg.MetadataValue.path(str((out / "data.yaml").resolve())),
+            "registry": datasets.location,
+        }
+    )

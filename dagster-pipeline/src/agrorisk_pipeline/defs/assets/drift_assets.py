@@ -1,0 +1,43 @@
+"""Drift of inputs and outputs: the production model's reference predictions vs the prediction log."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from agrorisk_pipeline.defs.assets.inference_assets import batch_inference
+from agrorisk_pipeline.defs.resources import FlowResource
+from agrorisk_pipeline.defs.upstream import latest_metadata
+
+GROUP = "monitoring"
+
+
+@dg.asset(group_name=GROUP, deps=[batch_inference], kinds={"evidently"})
+def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
+    """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here."""
+    from agrorisk_pipeline.drift import compute_drift, records_frame
+    from agrorisk_pipeline.prediction_log import read_records
+
+    settings = flow.settings()
+    reference_file = latest_metadata(context, "batch_inference")["reference"]
+    reference = records_frame(read_records([Path(reference_file)]))
+    current = records_frame(read_records(settings.prediction_log_dir, limit=flow.drift_window))
+    result = compute_drift(
+        reference, current, drift_share=flow.drift_share, min_rows=flow.drift_min_rows,
+        out_dir=flow.work / "drift" / context.run_id,
+    )  # fmt: skip
+    context.log.info("drift %s: %s drifted of %d (report %s)", result.status, result.drifted_columns,
+                     len(result.columns), result.html_path)  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "status": result.status,
+            "dataset_drift": result.dataset_drift,
+            "drifted_share": result.drifted_share,
+            "drifted_columns": dg.MetadataValue.json(result.drifted_columns),
+            "n_reference": result.n_reference,
+            "n_current": result.n_current,
+            "seconds": result.seconds,
+            "columns": dg.MetadataValue.md(result.to_markdown()),
+            "report": dg.MetadataValue.path(result.html_path or ""),
+            "summary": dg.MetadataValue.path(result.summary_path or ""),
+        }
+    )

@@ -1,0 +1,192 @@
+"""Model assets: train (W&B) → tune (Optuna) → register a candidate → evaluate against production on
+the frozen test set (and Gemini) → promote only when the quality gate passes."""
+
+import asyncio
+import json
+
+import dagster as dg
+
+from agrorisk_pipeline.defs.assets.data_assets import FROZEN_TEST_ALIAS, dataset_version
+from agrorisk_pipeline.defs.resources import FlowResource, GeminiResource, RegistryResource, WandbResource
+from agrorisk_pipeline.defs.upstream import latest_metadata, link, pulled_dataset
+from agrorisk_pipeline.gate import quality_gate
+
+GROUP = "model"
+
+
+@dg.asset(group_name=GROUP, deps=[dataset_version], kinds={"pytorch", "wandb"})
+def trained_model(
+    context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource, wandb: WandbResource
+) -> dg.MaterializeResult:
+    """YOLO11 trained on the latest dataset version, tracked in Weights & Biases."""
+    from agrorisk_train.training import train
+
+    version, data_yaml = pulled_dataset(context, registry, flow)
+    result = train(
+        flow.train_settings(wandb), data_yaml, run_name=f"dagster-{context.run_id[:8]}-train",
+        wandb_config={"dagster_run_id": context.run_id, "dataset_version": version}, registry=registry.models(),
+    )  # fmt: skip
+    context.log.info("trained on dataset %s: %s; W&B run %s", version, result.metrics, result.wandb_run)
+    return dg.MaterializeResult(
+        metadata={
+            "run_dir": dg.MetadataValue.path(str(result.run_dir)),
+            "dataset_version": version,
+            "wandb_run": link(result.wandb_run),
+            "metrics": dg.MetadataValue.json(result.metrics),
+            "map50": result.metrics.get("map50", 0.0),
+            "start_weights": result.start.get("note", ""),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[trained_model], kinds={"optuna"})
+def tuned_params(
+    context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource, wandb: WandbResource
+) -> dg.MaterializeResult:
+    """Hyper-parameters searched with Optuna (`tune_trials` trials; 0 skips the search)."""
+    if flow.tune_trials == 0:
+        context.log.info(
+            "tuning is off (AGRORISK_PIPELINE_TUNE_TRIALS=0): the trained model is the candidate"
+        )
+        return dg.MaterializeResult(metadata={"params": dg.MetadataValue.json({}), "note": "tuning off"})
+    from agrorisk_train.tuning import tune
+
+    version, data_yaml = pulled_dataset(context, registry, flow)
+    result = tune(
+        flow.train_settings(wandb), data_yaml, n_trials=flow.tune_trials, study_name=f"agrorisk-{version}"
+    )
+    context.log.info("study %s: best trial %d (fitness %.4f) %s", result.study_name, result.best_trial,
+                     result.best_value, result.best_params)  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "params": dg.MetadataValue.json(result.best_params),
+            "optuna_study": result.study_name,
+            "optuna_trial": result.best_trial,
+            "best_fitness": result.best_value,
+            "n_trials": result.n_trials,
+            "storage": result.storage,
+            "best_params_json": dg.MetadataValue.path(str(result.best_params_json)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[tuned_params], kinds={"s3"})
+def candidate_model(
+    context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource, wandb: WandbResource
+) -> dg.MaterializeResult:
+    """The model to judge: trained with the tuned parameters (or the plain trained run), registered with
+    its lineage: dataset version and hash, W&B run, Optuna trial, git commit, Dagster run id."""
+    from agrorisk_train.registering import register_model
+    from agrorisk_train.training import TrainResult, train
+
+    version, data_yaml = pulled_dataset(context, registry, flow)
+    tuned = latest_metadata(context, "tuned_params")
+    settings = flow.train_settings(wandb)
+    if tuned["params"]:
+        result = train(
+            settings, data_yaml, run_name=f"dagster-{context.run_id[:8]}-tuned", overrides=tuned["params"],
+            wandb_config={"dagster_run_id": context.run_id, "optuna_study": tuned["optuna_study"],
+                          "optuna_trial": tuned["optuna_trial"]},
+        )  # fmt: skip
+    else:
+        result = TrainResult.load(latest_metadata(context, "trained_model")["run_dir"])
+    info = register_model(
+        registry.models(), result, settings, data_yaml=data_yaml, dataset_version=version,
+        optuna_study=tuned.get("optuna_study"), optuna_trial=tuned.get("optuna_trial"),
+        dagster_run_id=context.run_id,
+    )  # fmt: skip
+    context.log.info("registered candidate %s (mAP50 %.3f)", info.version, result.metrics.get("map50", 0.0))
+    return dg.MaterializeResult(
+        metadata={
+            "version": info.version,
+            "dataset_version": version,
+            "dataset_hash": info.metadata.get("dataset_hash") or "",
+            "wandb_run": link(result.wandb_run),
+            "git_commit": info.metadata.get("git_commit") or "",
+            "optuna_trial": str(tuned.get("optuna_trial", "")),
+            "metrics": dg.MetadataValue.json(result.metrics),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, deps=[candidate_model], kinds={"python"})
+def evaluation(
+    context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource, gemini: GeminiResource
+) -> dg.MaterializeResult:
+    """Candidate vs production (and Gemini, when it has a key) on the frozen test set, in the shared
+    report format; the quality gate's decision is recorded here."""
+    from agrorisk_common.evaluation import compare_reports
+    from agrorisk_train.datasets import split_images
+    from agrorisk_train.evaluation import evaluate_model
+
+    models = registry.models()
+    candidate = latest_metadata(context, "candidate_model")["version"]
+    frozen, data_yaml = pulled_dataset(context, registry, flow, ref=FROZEN_TEST_ALIAS)
+    split = "test" if split_images(data_yaml, "test") else "val"
+    out = flow.work / "evaluations" / context.run_id
+    settings = flow.train_settings()
+
+    def score(ref: str, stem: str):
+        weights = models.pull(ref) / "best.pt"
+        return evaluate_model(
+            weights,
+            data_yaml,
+            settings,
+            split=split,
+            conf=flow.eval_conf,
+            model_version=ref,
+            out_dir=out / stem,
+        )
+
+    candidate_report = score(candidate, "candidate")
+    production = models.aliases().get("production")
+    production_report = score(production, "production") if production and production != candidate else None
+    decision = quality_gate(
+        candidate_report.map50, production_report.map50 if production_report else None, flow.gate_margin
+    )
+    metadata = {
+        "candidate": candidate,
+        "production": production or "",
+        "test_set": f"dataset {frozen} split {split} ({candidate_report.n_images} images)",
+        "candidate_map50": candidate_report.map50,
+        "production_map50": production_report.map50 if production_report else -1.0,
+        "gate_passed": decision.passed,
+        "gate_reason": decision.reason,
+        "candidate_report": dg.MetadataValue.md(candidate_report.to_markdown()),
+    }
+    if production_report is not None:
+        comparison = compare_reports(candidate_report, production_report)
+        metadata["comparison"] = dg.MetadataValue.md(comparison.to_markdown())
+    gemini_settings = gemini.settings()
+    if gemini_settings.configured:
+        from agrorisk_common.catalog import load_catalog
+        from agrorisk_gemini.dataset_eval import detector_for_dataset, evaluate_dataset
+
+        detector = detector_for_dataset(gemini_settings, load_catalog(), data_yaml, split)
+        run = asyncio.run(evaluate_dataset(detector, data_yaml, split, out / "gemini"))
+        metadata |= {"gemini_map50": run.report.map50, "gemini_cost_usd": run.report.cost_total_usd}
+    else:
+        metadata["gemini"] = "not configured (AGRORISK_GEMINI_API_KEY)"
+    (out / "gate.json").write_text(json.dumps(decision.model_dump(), indent=2))
+    context.log.info("gate %s: %s", "passed" if decision.passed else "REFUSED", decision.reason)
+    return dg.MaterializeResult(metadata=metadata | {"reports": dg.MetadataValue.path(str(out.resolve()))})
+
+
+@dg.asset(group_name=GROUP, deps=[evaluation], kinds={"s3"})
+def production_model(context: dg.AssetExecutionContext, registry: RegistryResource) -> dg.MaterializeResult:
+    """The `production` alias: moved to the candidate only when the quality gate passed."""
+    result = latest_metadata(context, "evaluation")
+    models = registry.models()
+    if result["gate_passed"]:
+        models.promote(result["candidate"], "production")
+        context.log.info("promoted %s to production", result["candidate"])
+    else:
+        context.log.warning("kept production %s: %s", result["production"], result["gate_reason"])
+    current = models.aliases().get("production", "")
+    return dg.MaterializeResult(
+        metadata={
+            "version": current,
+            "promoted": bool(result["gate_passed"]),
+            "reason": result["gate_reason"],
+        }
+    )

@@ -1,0 +1,150 @@
+"""One ConfigurableResource per outside system. Secrets are never resource config (the Dagster UI
+shows config): each resource builds its package's settings, which read keys from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from agrorisk_pipeline.settings import DataSource, Settings
+
+
+class FlowResource(dg.ConfigurableResource):
+    """What the flow works on and the thresholds of its checks (defaults: `AGRORISK_PIPELINE_*`)."""
+
+    work_dir: str
+    data_source: DataSource
+    risk_ids: list[str]
+    images_per_class: int
+    procedural_imgsz: int
+    max_per_risk: int
+    synthetic_target: int
+    start_model: str
+    epochs: int
+    imgsz: int
+    batch: int
+    device: str
+    plots: bool = True
+    tune_trials: int
+    tune_epochs: int
+    gate_margin: float
+    eval_conf: float
+    prediction_log_dir: str
+    feedback_dir: str
+    inbox_dir: str
+    drift_share: float
+    drift_window: int
+    drift_min_rows: int
+    reference_max_images: int
+    feedback_min_new: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> FlowResource:
+        values = settings.model_dump(mode="json")
+        return cls(**{k: v for k, v in values.items() if k in cls.model_fields} | overrides)
+
+    def settings(self) -> Settings:
+        return Settings(**self.model_dump())
+
+    @property
+    def work(self) -> Path:
+        return Path(self.work_dir)
+
+    def train_settings(self, wandb: WandbResource | None = None):
+        """agrorisk_train settings for this flow: runs and the Optuna study live in the work folder."""
+        from agrorisk_train.settings import TrainSettings
+
+        wandb = wandb or WandbResource(mode="disabled")
+
+        work = self.work.resolve()
+        return TrainSettings(
+            model=self.start_model, epochs=self.epochs, imgsz=self.imgsz, batch=self.batch, device=self.device,
+            plots=self.plots, project_dir=work / "runs", optuna_storage=f"sqlite:///{work / 'optuna.db'}",
+            optuna_study="agrorisk-pipeline", tune_trials=max(1, self.tune_trials), tune_epochs=self.tune_epochs,
+            tune_imgsz_choices=[self.imgsz], tune_batch_choices=[self.batch],
+            wandb_project=wandb.project, wandb_entity=wandb.entity, wandb_mode=wandb.mode,
+        )  # fmt: skip
+
+
+class RegistryResource(dg.ConfigurableResource):
+    """Model and dataset registry (minio-storage): S3/MinIO when an endpoint is set, else a local folder.
+    Unset fields keep `AGRORISK_STORAGE_*`; keys always come from the environment."""
+
+    endpoint: str | None = None
+    local_root: str | None = None
+    cache_dir: str | None = None
+
+    def storage_settings(self):
+        from agrorisk_storage import StorageSettings
+
+        overrides = {k: v for k, v in self.model_dump().items() if v is not None}
+        return StorageSettings(**overrides)
+
+    def models(self):
+        from agrorisk_storage import ModelRegistry
+
+        return ModelRegistry.from_settings(self.storage_settings())
+
+    def datasets(self):
+        from agrorisk_storage import DatasetRegistry
+
+        return DatasetRegistry.from_settings(self.storage_settings())
+
+
+class WandbResource(dg.ConfigurableResource):
+    """Weights & Biases tracking of training runs: online with WANDB_API_KEY, else offline files."""
+
+    mode: str = "auto"
+    project: str = "agrorisk-yolo"
+    entity: str | None = None
+
+
+class GeminiResource(dg.ConfigurableResource):
+    """Gemini as a second opinion in evaluation; off unless a key is in the environment."""
+
+    model: str | None = None
+    base_url: str | None = None
+
+    def settings(self):
+        from agrorisk_gemini import GeminiSettings
+
+        overrides = {k: v for k, v in self.model_dump().items() if v is not None}
+        return GeminiSettings(**overrides)
+
+
+class LabelStudioResource(dg.ConfigurableResource):
+    """Label Studio for human review (dataset-labeling settings; token from the environment)."""
+
+    url: str | None = None
+    project: str | None = None
+
+    def labeling_settings(self, manifest: Path):
+        from agrorisk_labeling.settings import Settings as LabelingSettings
+
+        overrides = {"label_studio_url": self.url, "label_studio_project": self.project}
+        return LabelingSettings(manifest=manifest, **{k: v for k, v in overrides.items() if v is not None})
+
+    def configured(self, manifest: Path) -> bool:
+        return bool(self.labeling_settings(manifest).label_studio_api_key.get_secret_value())
+
+
+class ServingResource(dg.ConfigurableResource):
+    """A serving endpoint (Ray Serve `POST /predict`); empty = batch inference runs the weights locally."""
+
+    url: str = ""
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    settings = Settings()
+    return dg.Definitions(
+        resources={
+            "flow": FlowResource.from_settings(settings),
+            "registry": RegistryResource(),
+            "wandb": WandbResource(),
+            "gemini": GeminiResource(),
+            "label_studio": LabelStudioResource(),
+            "serving": ServingResource(),
+        }
+    )

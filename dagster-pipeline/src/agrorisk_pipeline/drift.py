@@ -1,0 +1,177 @@
+"""Drift of inputs (image features) and outputs (prediction features) with Evidently, without Dagster.
+
+Reference: the training/validation images and the production model's predictions on them. Current:
+the latest records of the backend's prediction log. Every column gets Evidently's own drift test
+(K-S / chi-square for small samples, Wasserstein / Jensen-Shannon for large ones); the dataset has
+drifted when the share of drifted columns reaches `drift_share`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+CATEGORICAL = ("top_risk",)
+REPORT_HTML = "drift-report.html"
+SUMMARY_JSON = "drift-summary.json"
+
+
+class ColumnDrift(BaseModel):
+    column: str
+    kind: Literal["input", "output"]
+    method: str
+    score: float | None
+    threshold: float
+    drifted: bool
+
+
+class DriftResult(BaseModel):
+    """The verdict: per-column drift and whether the whole dataset drifted."""
+
+    status: Literal["ok", "drift", "insufficient_data"]
+    dataset_drift: bool
+    drifted_share: float
+    drifted_count: int
+    drift_share: float
+    n_reference: int
+    n_current: int
+    columns: list[ColumnDrift]
+    seconds: float
+    html_path: str | None = None
+    summary_path: str | None = None
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.column for c in self.columns if c.drifted]
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"**{self.status}**: {self.drifted_count}/{len(self.columns)} columns drifted "
+            f"(share {self.drifted_share:.2f}, threshold {self.drift_share:.2f}); "
+            f"reference {self.n_reference} rows, current {self.n_current} rows",
+            "",
+            "| column | kind | method | score | threshold | drifted |",
+            "|---|---|---|---:|---:|---|",
+        ]
+        for c in self.columns:
+            score = "" if c.score is None else f"{c.score:.4g}"
+            lines.append(f"| {c.column} | {c.kind} | {c.method} | {score} | {c.threshold:g} | {c.drifted} |")
+        return "\n".join(lines)
+
+
+def records_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per logged prediction: image feature columns, then output feature columns."""
+    rows = [{**r["features"], **r["outputs"]} for r in records]
+    frame = pd.DataFrame(rows)
+    if "top_risk" in frame:
+        frame["top_risk"] = frame["top_risk"].astype(str)
+    return frame
+
+
+def output_columns() -> list[str]:
+    """Names of the output features (what `prediction_features` returns)."""
+    from agrorisk_common.detection import Prediction
+    from agrorisk_common.features import prediction_features
+
+    return list(prediction_features(Prediction(source="probe", detections=[])))
+
+
+def compute_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    drift_share: float = 0.3,
+    min_rows: int = 30,
+    out_dir: Path | None = None,
+) -> DriftResult:
+    """Evidently's DataDriftPreset over the columns both frames share; HTML + JSON written to `out_dir`."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    started = time.perf_counter()
+    shared = [c for c in reference.columns if c in current.columns]
+    if not shared:
+        raise ValueError("reference and current data have no feature columns in common")
+    if len(reference) < min_rows or len(current) < min_rows:
+        log.warning(
+            "drift: %d reference / %d current rows, need %d each", len(reference), len(current), min_rows
+        )
+        return _result("insufficient_data", [], drift_share, reference, current, started, out_dir, None)
+
+    outputs = set(output_columns())
+    categorical = [c for c in shared if c in CATEGORICAL]
+    numerical = [c for c in shared if c not in CATEGORICAL]
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Evidently warns on constant columns; their drift is then 0
+        snapshot = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True).run(
+            current_data=Dataset.from_pandas(current[shared], data_definition=definition),
+            reference_data=Dataset.from_pandas(reference[shared], data_definition=definition),
+        )
+    columns = _column_drift(snapshot.dict(), outputs)
+    result = _result("ok", columns, drift_share, reference, current, started, out_dir, snapshot)
+    log.info("drift: %s, drifted columns %s", result.status, result.drifted_columns or "none")
+    return result
+
+
+def _column_drift(report: dict[str, Any], outputs: set[str]) -> list[ColumnDrift]:
+    """Per-column drift from the snapshot: the metric's score and its test's pass/fail."""
+    failed = {
+        t["metric_config"]["metric_id"]
+        for t in report.get("tests", [])
+        if str(getattr(t["status"], "value", t["status"])) == "FAIL"
+    }
+    columns = []
+    for metric in report["metrics"]:
+        config = metric["config"]
+        if not config.get("type", "").endswith("ValueDrift"):
+            continue
+        value = metric["value"]
+        columns.append(
+            ColumnDrift(
+                column=config["column"],
+                kind="output" if config["column"] in outputs else "input",
+                method=config["method"],
+                score=None if value is None else float(value),
+                threshold=float(config["threshold"]),
+                drifted=metric["id"] in failed,
+            )
+        )
+    return columns
+
+
+def _result(status, columns, drift_share, reference, current, started, out_dir, snapshot) -> DriftResult:
+    drifted = sum(c.drifted for c in columns)
+    share = drifted / len(columns) if columns else 0.0
+    dataset_drift = bool(columns) and share >= drift_share
+    result = DriftResult(
+        status="drift" if dataset_drift else status,
+        dataset_drift=dataset_drift,
+        drifted_share=round(share, 4),
+        drifted_count=drifted,
+        drift_share=drift_share,
+        n_reference=len(reference),
+        n_current=len(current),
+        columns=columns,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if snapshot is not None:
+            html = out_dir / REPORT_HTML
+            snapshot.save_html(str(html))
+            result.html_path = str(html.resolve())
+        summary = out_dir / SUMMARY_JSON
+        result.summary_path = str(summary.resolve())
+        summary.write_text(json.dumps(result.model_dump(mode="json"), indent=2))
+    return result

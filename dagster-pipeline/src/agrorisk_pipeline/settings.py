@@ -1,0 +1,69 @@
+"""Pipeline settings (env prefix `AGRORISK_PIPELINE_`): defaults run the whole flow offline on a laptop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from agrorisk_common.settings import AgroRiskSettings, service_config
+
+DataSource = Literal["procedural", "crawler"]
+DEFAULT_RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust", "wheat-powdery-mildew"]
+
+
+class Settings(AgroRiskSettings):
+    """What the flow works on, where it keeps its files, and the thresholds of its checks."""
+
+    model_config = service_config("AGRORISK_PIPELINE_")
+
+    work_dir: Path = Field(default=Path(".agrorisk/pipeline"), description="pool, datasets, runs, reports")
+    data_source: DataSource = Field(
+        default="procedural",
+        description="procedural: drawn leaves (offline demo); crawler: search engines via agrorisk-crawler",
+    )
+    risk_ids: list[str] = Field(default_factory=lambda: list(DEFAULT_RISKS), description="risks to learn")
+    images_per_class: int = Field(default=24, ge=4, description="procedural images per risk")
+    procedural_imgsz: int = Field(default=128, ge=32)
+    max_per_risk: int = Field(default=100, ge=1, description="crawler: images per risk")
+    synthetic_target: int = Field(
+        default=0, ge=0, description="SD top-up to this many images per risk; 0 = off"
+    )
+
+    start_model: str = Field(
+        default="yolo11n.pt", description="start weights (falls back to yolo11n.yaml offline)"
+    )
+    epochs: int = Field(default=10, ge=1)
+    imgsz: int = Field(default=128, ge=32)
+    batch: int = Field(default=8, ge=1)
+    device: str = "auto"
+    tune_trials: int = Field(default=0, ge=0, description="Optuna trials per run; 0 = skip tuning")
+    tune_epochs: int = Field(default=2, ge=1)
+
+    gate_margin: float = Field(
+        default=0.02, description="a candidate may trail production mAP50 by at most this much"
+    )
+    eval_conf: float = Field(default=0.05, ge=0.0, le=1.0, description="confidence threshold in evaluation")
+
+    prediction_log_dir: Path = Field(
+        default=Path(".agrorisk/prediction-log"), description="backend JSONL log"
+    )
+    feedback_dir: Path = Field(default=Path(".agrorisk/feedback"), description="backend feedback store")
+    inbox_dir: Path = Field(default=Path(".agrorisk/inbox"), description="photos for batch inference")
+    drift_share: float = Field(
+        default=0.3, gt=0.0, le=1.0, description="dataset drift when this share of columns drifted"
+    )
+    drift_window: int = Field(default=10_000, ge=10, description="latest logged predictions compared")
+    drift_min_rows: int = Field(default=30, ge=1, description="fewer current rows: no verdict")
+    reference_max_images: int = Field(default=300, ge=10)
+    feedback_min_new: int = Field(default=5, ge=1, description="new feedback/labels that launch retraining")
+
+    @property
+    def pool_dir(self) -> Path:
+        """The labelling pool: manifest.csv, images/, labels.jsonl (crawler contract layout)."""
+        return self.work_dir / "pool"
+
+    @property
+    def manifest(self) -> Path:
+        return self.pool_dir / "manifest.csv"

@@ -1,0 +1,66 @@
+"""Pluggable auto-labellers: YOLO pseudo-labels, Gemini (real client, local Gemini API), whole-image fallback."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from agrorisk_gemini.testing import FakeGeminiServer, finding
+from agrorisk_labeling.autolabel import autolabel
+from agrorisk_labeling.cli import app
+from agrorisk_labeling.labellers import WholeImageLabeller, YoloLabeller
+from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore
+from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+
+runner = CliRunner()
+
+
+def test_yolo_pseudo_labels_above_confidence_else_fallback(trained, make_pool, risk_ids):
+    manifest = make_pool(per_class=2, duplicates=0).manifest
+    keen = autolabel(manifest, [YoloLabeller(trained.weights, confidence=0.0001), WholeImageLabeller()])
+    assert keen.by_source.get("yolo", 0) >= 1
+    store = LabelStore.load(labels_path_of(manifest))
+    frame = read_manifest(manifest)
+    weak = dict(zip(frame["sha256"], frame["risk_id"], strict=True))
+    for item in store:
+        if item.source == LabelSource.YOLO:
+            assert all(b.risk_id == weak[item.sha256] and b.confidence >= 0.0001 for b in item.boxes)
+            assert all(b.model_version.startswith("best.pt@") for b in item.boxes)
+
+    strict = autolabel(
+        manifest, [YoloLabeller(trained.weights, confidence=0.99), WholeImageLabeller()], relabel=True
+    )
+    assert strict.by_source == {"whole-image": 4}
+
+
+def test_gemini_labels_through_its_client_and_humans_are_never_overwritten(make_pool, risk_ids, monkeypatch):
+    manifest = make_pool(per_class=2, duplicates=0).manifest
+    frame = read_manifest(manifest)
+    first, second, reviewed = (frame.iloc[i] for i in (0, 2, 1))
+    store = LabelStore.load(labels_path_of(manifest))
+    human_box = LabelBox(risk_id=risk_ids[1], x1=0.1, y1=0.1, x2=0.3, y2=0.3, confidence=1.0, source="human")
+    store.put(
+        ImageLabels(sha256=reviewed.sha256, file=reviewed.file, source=LabelSource.HUMAN, boxes=[human_box])
+    )
+    store.save()
+
+    with FakeGeminiServer() as server:
+        image = (images_dir_of(manifest) / first.file).read_bytes()
+        server.set_answer(image, [finding(first.risk_id, [100, 200, 500, 600], confidence=0.8)])
+        other = (images_dir_of(manifest) / second.file).read_bytes()
+        server.set_answer(other, [finding(risk_ids[0], [0, 0, 999, 999])])  # not the weak class of `second`
+        monkeypatch.setenv("AGRORISK_GEMINI_API_KEY", "test-key")
+        monkeypatch.setenv("AGRORISK_GEMINI_BASE_URL", server.base_url)
+        monkeypatch.setenv("AGRORISK_GEMINI_RISK_IDS", f'["{risk_ids[0]}","{risk_ids[1]}"]')
+        result = runner.invoke(
+            app, ["autolabel", "--manifest", str(manifest), "--labeller", "gemini", "--relabel"]
+        )
+    assert result.exit_code == 0, result.output
+
+    store = LabelStore.load(labels_path_of(manifest))
+    gemini = store.get(first.sha256)
+    assert gemini.source == LabelSource.GEMINI
+    box = gemini.boxes[0]
+    assert (box.risk_id, box.confidence, box.coords) == (first.risk_id, 0.8, (0.2, 0.1, 0.6, 0.5))
+    assert box.model_version
+    assert store.get(second.sha256).source == LabelSource.WHOLE_IMAGE
+    assert store.get(reviewed.sha256).boxes == [human_box]

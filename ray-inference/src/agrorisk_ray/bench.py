@@ -1,0 +1,263 @@
+"""Three-way load test: bare in-process ONNX Runtime vs Ray Serve vs Triton, same model, same images.
+
+Each target gets the same closed-loop load (`concurrency` workers, `requests` in total, images in
+rotation) through its real entry point: the bare target decodes and runs ONNX Runtime in threads of
+this process; Ray Serve and Triton are started locally and called over HTTP by their clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from agrorisk_common.detection import Prediction
+from agrorisk_common.images import decode_image
+from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_ray.model_source import ModelVersion
+from agrorisk_ray.smoke_model import draw_sample
+
+Predict = Callable[[bytes], Awaitable[Prediction]]
+
+
+class TargetResult(BaseModel):
+    """One target at one concurrency level."""
+
+    target: str
+    concurrency: int
+    requests: int
+    errors: int
+    wall_s: float
+    throughput_rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    first_error: str | None = None
+
+
+class BenchReport(BaseModel):
+    model_version: str
+    imgsz: int
+    cpus: int
+    images: int
+    results: list[TargetResult]
+    ratios: dict[str, float]  # "ray/bare@8": throughput ratio
+    settings: dict
+
+    def table(self) -> list[list[str]]:
+        return [
+            [
+                r.target,
+                str(r.concurrency),
+                str(r.requests),
+                str(r.errors),
+                f"{r.throughput_rps:.1f}",
+                f"{r.p50_ms:.1f}",
+                f"{r.p95_ms:.1f}",
+                f"{r.p99_ms:.1f}",
+            ]
+            for r in self.results
+        ]
+
+
+def sample_images(count: int, size: tuple[int, int] = (640, 480), seed: int = 0) -> list[bytes]:
+    """JPEG photos drawn like the smoke model's training data, at a camera-like size."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(count):
+        buffer = io.BytesIO()
+        draw_sample(i, rng, size)[0].save(buffer, format="JPEG", quality=90)
+        images.append(buffer.getvalue())
+    return images
+
+
+def load_images(folder: Path, limit: int) -> list[bytes]:
+    files = sorted(
+        p for p in Path(folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"}
+    )
+    if not files:
+        raise ValueError(f"no .jpg/.png/.webp images in {folder}")
+    return [p.read_bytes() for p in files[:limit]]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+async def run_load(
+    target: str,
+    call: Predict,
+    images: Sequence[bytes],
+    concurrency: int,
+    requests: int,
+    on_done: Callable[[], None] | None = None,
+) -> TargetResult:
+    """Closed-loop load: `concurrency` workers send `requests` in total and time each one."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    counter = iter(range(requests))
+
+    async def worker() -> None:
+        for i in counter:
+            started = time.perf_counter()
+            try:
+                prediction = await call(images[i % len(images)])
+                error = prediction.error
+            except Exception as exc:  # a crash of the target counts as an error, the bench goes on
+                error = f"{type(exc).__name__}: {exc}"
+            latencies.append((time.perf_counter() - started) * 1000)
+            if error:
+                errors.append(error)
+            if on_done:
+                on_done()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - started
+    return TargetResult(
+        target=target,
+        concurrency=concurrency,
+        requests=requests,
+        errors=len(errors),
+        wall_s=wall,
+        throughput_rps=(requests - len(errors)) / wall if wall else 0.0,
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
+        mean_ms=statistics.fmean(latencies) if latencies else 0.0,
+        first_error=errors[0] if errors else None,
+    )
+
+
+class BareOnnx:
+    """The baseline: decode + ONNX Runtime in this process, one image per call, calls in threads."""
+
+    name = "bare"
+
+    def __init__(self, model: ModelVersion, params: DetectionParams):
+        self.detector = OnnxDetector(model, params)
+
+    async def predict(self, image: bytes) -> Prediction:
+        return await asyncio.to_thread(self._predict, image)
+
+    def _predict(self, image: bytes) -> Prediction:
+        return predict(self.detector, [decode_image(image).image])[0]
+
+    async def health(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        """Nothing to release: the session lives as long as this object."""
+
+
+def ratios(results: Sequence[TargetResult]) -> dict[str, float]:
+    """Throughput of each served target over bare ONNX Runtime's, per concurrency level."""
+    bare = {r.concurrency: r.throughput_rps for r in results if r.target == "bare"}
+    return {
+        f"{r.target}/bare@{r.concurrency}": r.throughput_rps / bare[r.concurrency]
+        for r in results
+        if r.target != "bare" and bare.get(r.concurrency)
+    }
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _load_all(target: str, client, images, levels, requests, progress) -> list[TargetResult]:
+    results = []
+    try:
+        await run_load(target, client.predict, images, max(levels), min(requests, 2 * max(levels)))  # warm-up
+        for level in levels:
+            task = progress.add_task(f"{target} @ {level}", total=requests) if progress else None
+            advance = (lambda t=task: progress.advance(t)) if progress else None
+            results.append(await run_load(target, client.predict, images, level, requests, advance))
+    finally:
+        await client.aclose()
+    return results
+
+
+def run_benchmark(
+    model: ModelVersion,
+    storage,
+    images: Sequence[bytes],
+    levels: Sequence[int],
+    requests: int,
+    ray_settings,
+    triton: bool = True,
+    progress=None,
+    bare_params: DetectionParams | None = None,
+) -> BenchReport:
+    """Bare ONNX Runtime, then Ray Serve, then Triton (each started, loaded, stopped in turn)."""
+    from agrorisk_ray import server
+    from agrorisk_ray.client import RayDetectorClient
+
+    bare_params = bare_params or DetectionParams(
+        ray_settings.conf_threshold,
+        ray_settings.iou_threshold,
+        ray_settings.max_detections,
+        intra_op_threads=0,
+    )
+    results = asyncio.run(_load_all("bare", BareOnnx(model, bare_params), images, levels, requests, progress))
+
+    ray_settings = ray_settings.model_copy(
+        update={"port": free_port(), "metrics_port": free_port(), "reload_interval_s": 0}
+    )
+    url = server.start(ray_settings, storage)
+    try:
+        results += asyncio.run(_load_all("ray", RayDetectorClient(url), images, levels, requests, progress))
+    finally:
+        server.stop()
+
+    triton_settings = None
+    if triton:
+        from agrorisk_triton.client import TritonDetectorClient
+        from agrorisk_triton.pytriton_server import DetectorServer
+        from agrorisk_triton.settings import Settings as TritonSettings
+
+        triton_settings = TritonSettings(
+            http_port=free_port(),
+            grpc_port=free_port(),
+            metrics_port=free_port(),
+            reload_interval_s=0,
+            conf_threshold=ray_settings.conf_threshold,
+            iou_threshold=ray_settings.iou_threshold,
+            max_detections=ray_settings.max_detections,
+        )
+        triton_server = DetectorServer(triton_settings, storage)
+        triton_server.start()
+        try:
+            client = TritonDetectorClient(f"127.0.0.1:{triton_settings.http_port}", concurrency=max(levels))
+            results += asyncio.run(_load_all("triton", client, images, levels, requests, progress))
+        finally:
+            triton_server.stop()
+
+    return BenchReport(
+        model_version=model.version,
+        imgsz=model.imgsz,
+        cpus=cpu_count(),
+        images=len(images),
+        results=results,
+        ratios=ratios(results),
+        settings={
+            "bare": {"intra_op_threads": bare_params.intra_op_threads, "batch": 1},
+            "ray": ray_settings.model_dump(mode="json"),
+            "triton": triton_settings.model_dump(mode="json") if triton_settings else None,
+        },
+    )

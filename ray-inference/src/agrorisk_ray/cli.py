@@ -1,0 +1,191 @@
+"""`agrorisk-ray`: serve the production model with Ray Serve, and benchmark it against bare ONNX Runtime and Triton."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agrorisk_common.logging import configure_logging
+from agrorisk_ray.model_source import ModelSource, ModelUnavailable
+from agrorisk_ray.settings import Settings
+from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
+
+app = typer.Typer(
+    help="AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
+    "hot reload and Prometheus metrics; benchmark it against bare ONNX Runtime and Triton.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+@app.callback()
+def main() -> None:
+    configure_logging()
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Bind address of the HTTP proxy [AGRORISK_RAY_HOST].")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [AGRORISK_RAY_PORT].")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Existing Ray cluster, e.g. ray://head:10001 [AGRORISK_RAY_ADDRESS].")
+    ] = None,
+    replicas: Annotated[
+        int | None, typer.Option(help="Fixed replica count [AGRORISK_RAY_NUM_REPLICAS].")
+    ] = None,
+) -> None:
+    """Serve POST /predict, GET /healthz and GET /version until Ctrl+C.
+
+    Locally this starts a Ray instance; with --address the app is deployed on that cluster and its
+    replicas spread over the cluster's nodes (the scale-out path). The model reloads by itself when
+    the registry's alias moves.
+    """
+    from agrorisk_ray import server
+
+    overrides = {
+        k: v
+        for k, v in {"host": host, "port": port, "address": address, "num_replicas": replicas}.items()
+        if v
+    }
+    try:
+        settings = Settings(**overrides)
+        storage = StorageSettings()
+        url = server.start(settings, storage)
+    except (ValueError, ModelUnavailable, RegistryError, ConnectionError) as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"Serving on {url}  (POST /predict, GET /healthz, GET /version); metrics on :{settings.metrics_port}"
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping")
+    finally:
+        server.stop()
+
+
+@app.command("smoke-model")
+def smoke_model(
+    classes: Annotated[int, typer.Option(min=1, help="How many catalog risks the model knows.")] = 2,
+    imgsz: Annotated[int, typer.Option(min=32, help="Training and export image size.")] = 64,
+    promote: Annotated[bool, typer.Option(help="Promote the pushed version to production.")] = True,
+) -> None:
+    """Train a one-epoch YOLO11 on drawn images, export ONNX and push it to the registry.
+
+    A real but useless model, for demos and benchmarks on a machine with no trained model.
+    """
+    from agrorisk_common.catalog import load_catalog
+    from agrorisk_ray.smoke_model import train_smoke_model
+
+    names = [risk.id for risk in load_catalog()][:classes]
+    with tempfile.TemporaryDirectory() as work:
+        out.print(f"training a smoke model for {names} …")
+        files = train_smoke_model(Path(work), names, imgsz=imgsz)
+        try:
+            registry = ModelRegistry.from_settings(StorageSettings())
+            info = registry.push(
+                files, {"class_names": names, "imgsz": imgsz, "creator": "agrorisk-ray smoke-model"}
+            )
+            if promote:
+                registry.promote(info.version, "production")
+        except RegistryError as exc:
+            raise fail(str(exc)) from None
+    out.print(f"pushed {info.version}{' and promoted it to production' if promote else ''}")
+
+
+@app.command()
+def bench(
+    concurrency: Annotated[
+        list[int] | None, typer.Option(min=1, help="Concurrency level; repeat for several [default: 8].")
+    ] = None,
+    requests: Annotated[int, typer.Option(min=1, help="Requests per target and level.")] = 200,
+    images: Annotated[
+        Path | None, typer.Option(help="Folder of photos to send (default: generated 640x480 JPEGs).")
+    ] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="Results file (JSON).")] = Path(
+        "bench-results.json"
+    ),
+    smoke: Annotated[
+        bool,
+        typer.Option("--smoke-model", help="Benchmark a throwaway smoke model instead of the registry's."),
+    ] = False,
+    smoke_imgsz: Annotated[int, typer.Option(min=32, help="Image size of the smoke model.")] = 320,
+    triton: Annotated[
+        bool, typer.Option(help="Include Triton (needs agrorisk-triton-inference installed).")
+    ] = True,
+) -> None:
+    """Load-test bare in-process ONNX Runtime, Ray Serve and Triton on the same model and images.
+
+    Prints throughput, p50/p95/p99 latency and errors per target and level, and each server's
+    throughput as a ratio of bare ONNX Runtime's; writes everything to --out.
+    """
+    from agrorisk_ray.bench import load_images, run_benchmark, sample_images
+
+    if triton:
+        try:
+            import agrorisk_triton  # noqa: F401
+        except ImportError:
+            raise fail(
+                "the Triton leg needs agrorisk-triton-inference installed (or pass --no-triton)"
+            ) from None
+    levels = concurrency or [8]
+    settings = Settings()
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            storage = _smoke_registry(Path(work), smoke_imgsz) if smoke else StorageSettings()
+            model = ModelSource.from_settings(storage, settings.model_alias).pull()
+            photos = load_images(images, 64) if images else sample_images(16)
+        except (ModelUnavailable, RegistryError, ValueError, OSError) as exc:
+            raise fail(str(exc)) from None
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        )
+        with progress:
+            report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(report.model_dump_json(indent=2))
+    table = Table(title=f"model {report.model_version} @ {report.imgsz}px, {report.cpus} CPUs")
+    for column in ("target", "concurrency", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right" if column != "target" else "left")
+    for row in report.table():
+        table.add_row(*row)
+    out.print(table)
+    for name, ratio in report.ratios.items():
+        out.print(f"{name}: {ratio:.2f}x")
+    out.print(f"results written to {out_file}")
+    out.print(json.dumps(report.ratios))
+
+
+def _smoke_registry(work: Path, imgsz: int) -> StorageSettings:
+    from agrorisk_common.catalog import load_catalog
+    from agrorisk_ray.smoke_model import train_smoke_model
+
+    names = [risk.id for risk in load_catalog()][:2]
+    err.print(f"training a throwaway smoke model at {imgsz}px …")
+    files = train_smoke_model(work / "train", names, imgsz=imgsz)
+    storage = StorageSettings(local_root=work / "registry", cache_dir=work / "cache")
+    registry = ModelRegistry.from_settings(storage)
+    registry.promote(registry.push(files, {"class_names": names, "imgsz": imgsz}).version, "production")
+    return storage

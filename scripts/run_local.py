@@ -1,0 +1,529 @@
+"""`make run`: the AgroRisk services as local processes, for machines without Docker.
+
+    python scripts/run_local.py start [--detach]   # Ray Serve, backend, Gradio, Dagster; prints the URLs
+    python scripts/run_local.py status             # which are running and healthy
+    python scripts/run_local.py stop               # what `make down` does when there is no Docker
+
+Embedded defaults: the local registry folder (.agrorisk/registry), W&B offline, SQLite for Dagster,
+a local Ray instance, PyTriton when asked for (AGRORISK_RUN_SERVICES=...,triton). Each service runs in
+its own process group; pids go to .agrorisk/run/<service>.pid and output to .agrorisk/run/logs/.
+Ports and the service list come from AGRORISK_RUN_* variables (see `--help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SERVICES = ("ray", "backend", "web", "dagster")
+KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster")
+DEFAULT_PORTS = {"ray": 8000, "triton": 8010, "backend": 8080, "web": 7860, "dagster": 3000}
+RUN_MARKER = "AGRORISK_RUN_ID"
+
+
+class RunError(RuntimeError):
+    """A readable reason why the local stack cannot start or stop; printed as one line."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where the local stack runs, from AGRORISK_RUN_* variables."""
+
+    host: str
+    ports: dict[str, int]
+    services: tuple[str, ...]
+    run_dir: Path
+    startup_timeout_s: float
+    stop_timeout_s: float
+    ray_metrics_port: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RunConfig:
+        def number(name: str, default: float, kind: Callable = int):
+            raw = env.get(name, "")
+            try:
+                return kind(raw) if raw.strip() else default
+            except ValueError:
+                raise RunError(f"{name} must be a number, got {raw!r}") from None
+
+        services = tuple(
+            s.strip() for s in env.get("AGRORISK_RUN_SERVICES", ",".join(DEFAULT_SERVICES)).split(",")
+        )
+        services = tuple(s for s in services if s)
+        unknown = sorted(set(services) - set(KNOWN_SERVICES))
+        if unknown:
+            raise RunError(
+                f"AGRORISK_RUN_SERVICES: unknown {', '.join(unknown)} (known: {', '.join(KNOWN_SERVICES)})"
+            )
+        ports = {
+            name: number(f"AGRORISK_RUN_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()
+        }
+        for name, port in ports.items():
+            if not 0 < port < 65536:
+                raise RunError(f"AGRORISK_RUN_{name.upper()}_PORT must be 1..65535, got {port}")
+        run_dir = Path(env.get("AGRORISK_RUN_DIR", "") or REPO / ".agrorisk" / "run")
+        return cls(
+            host=env.get("AGRORISK_RUN_HOST", "127.0.0.1"),
+            ports=ports,
+            services=tuple(s for s in KNOWN_SERVICES if s in services),
+            run_dir=run_dir if run_dir.is_absolute() else REPO / run_dir,
+            startup_timeout_s=number("AGRORISK_RUN_STARTUP_TIMEOUT_S", 240.0, float),
+            stop_timeout_s=number("AGRORISK_RUN_STOP_TIMEOUT_S", 30.0, float),
+            ray_metrics_port=number("AGRORISK_RUN_RAY_METRICS_PORT", 8090),
+        )
+
+    def url(self, service: str, path: str = "/") -> str:
+        return f"http://{self.host}:{self.ports[service]}{path}"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One local process: how to start it, where it answers when healthy, what to show the user."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    urls: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def pid_file(self, run_dir: Path) -> Path:
+        return run_dir / f"{self.name}.pid"
+
+    def log_file(self, run_dir: Path) -> Path:
+        return run_dir / "logs" / f"{self.name}.log"
+
+
+def _tool(name: str) -> str:
+    """A console script of the workspace venv (the interpreter running this script)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise RunError(f"{name} is not installed in {path.parent}: run `make install`")
+    return str(path)
+
+
+def build_services(config: RunConfig) -> list[Service]:
+    """The services to start, in start order, wired to each other on loopback."""
+    host = config.host
+    links = {"gradio": config.url("web"), "swagger": config.url("backend", "/docs")}
+    if "dagster" in config.services:
+        links["dagster"] = config.url("dagster")
+    if "triton" in config.services:
+        links["triton_metrics"] = f"http://{host}:{config.ports['triton'] + 2}/metrics"
+    catalog = {
+        "ray": Service(
+            "ray",
+            [_tool("agrorisk-ray"), "serve"],
+            config.url("ray", "/-/healthz"),
+            {"Ray Serve (POST /predict)": config.url("ray")},
+            {
+                "AGRORISK_RAY_HOST": host,
+                "AGRORISK_RAY_PORT": str(config.ports["ray"]),
+                "AGRORISK_RAY_METRICS_PORT": str(config.ray_metrics_port),
+                "AGRORISK_RAY_NUM_REPLICAS": os.environ.get("AGRORISK_RAY_NUM_REPLICAS", "1"),
+                "RAY_AUTH_MODE": "disabled",
+            },
+        ),
+        "triton": Service(
+            "triton",
+            [_tool("agrorisk-triton"), "serve"],
+            config.url("triton", "/v2/health/live"),
+            {"Triton (PyTriton)": config.url("triton"), "Triton metrics": links.get("triton_metrics", "")},
+            {
+                "AGRORISK_TRITON_HOST": host,
+                "AGRORISK_TRITON_HTTP_PORT": str(config.ports["triton"]),
+                "AGRORISK_TRITON_GRPC_PORT": str(config.ports["triton"] + 1),
+                "AGRORISK_TRITON_METRICS_PORT": str(config.ports["triton"] + 2),
+                # PyTriton's Python-backend stub needs libpython, or bind() hangs.
+                "LD_LIBRARY_PATH": ":".join(
+                    p for p in (sysconfig.get_config_var("LIBDIR"), os.environ.get("LD_LIBRARY_PATH")) if p
+                ),
+            },
+        ),
+        "backend": Service(
+            "backend",
+            [_tool("agrorisk-backend"), "serve"],
+            config.url("backend", "/healthz"),
+            {"Backend API": config.url("backend", "/v1/"), "Swagger": config.url("backend", "/docs")},
+            {
+                "AGRORISK_BACKEND_HOST": host,
+                "AGRORISK_BACKEND_PORT": str(config.ports["backend"]),
+                "AGRORISK_BACKEND_RAY_URL": config.url("ray").rstrip("/"),
+                "AGRORISK_BACKEND_TRITON_URL": config.url("triton").rstrip("/"),
+                "AGRORISK_BACKEND_LINKS": json.dumps(links),
+            },
+        ),
+        "web": Service(
+            "web",
+            [_tool("agrorisk-web"), "serve"],
+            config.url("web", "/healthz"),
+            {"Gradio": config.url("web")},
+            {
+                "AGRORISK_WEB_HOST": host,
+                "AGRORISK_WEB_PORT": str(config.ports["web"]),
+                "AGRORISK_WEB_BACKEND_URL": config.url("backend").rstrip("/"),
+            },
+        ),
+        "dagster": Service(
+            "dagster",
+            [
+                _tool("dagster"),
+                "dev",
+                "-m",
+                "agrorisk_pipeline.definitions",
+                "-h",
+                host,
+                "-p",
+                str(config.ports["dagster"]),
+            ],
+            config.url("dagster", "/server_info"),
+            {"Dagster": config.url("dagster")},
+            {"DAGSTER_HOME": str(config.run_dir.parent / "dagster")},
+        ),
+    }
+    return [catalog[name] for name in config.services]
+
+
+def base_env(run_id: str) -> dict[str, str]:
+    """The environment every service gets: offline-friendly defaults, overridable by the caller's env."""
+    env = dict(os.environ)
+    env.setdefault("WANDB_MODE", "offline")
+    env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    env.setdefault("YOLO_OFFLINE", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env[RUN_MARKER] = run_id
+    return env
+
+
+def production_model() -> str | None:
+    """The version the registry's `production` alias points at, or None (no model to serve yet)."""
+    from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
+
+    try:
+        return ModelRegistry.from_settings(StorageSettings()).aliases().get("production")
+    except RegistryError as exc:
+        raise RunError(f"cannot read the model registry: {exc}") from None
+
+
+def _reset_sigint() -> None:
+    # A process started from a non-interactive shell inherits SIGINT ignored; dagster then never stops.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    stat = _process_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _process_stat(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of a process from /proc, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[2])
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _process_stat(int(entry.name))
+            if stat and stat[1] == pgid and stat[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def _reap_children() -> None:
+    """Collect exited children of this process, so they do not linger as zombies."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _marked_pids(run_id: str | None) -> list[int]:
+    """Processes carrying this run's marker in their environment (all runs' when run_id is None)."""
+    found = []
+    needle = f"{RUN_MARKER}={run_id}".encode() if run_id else f"{RUN_MARKER}=".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if any(item.startswith(needle) for item in (entry / "environ").read_bytes().split(b"\0")):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def read_pid_file(path: Path) -> tuple[int, str] | None:
+    """(pid, run id) from a pid file, or None when it is missing or unreadable."""
+    try:
+        lines = path.read_text().split()
+        return int(lines[0]), lines[1] if len(lines) > 1 else ""
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def running(config: RunConfig) -> dict[str, int]:
+    """Service name -> pid, for the pid files whose process is alive."""
+    found = {}
+    for name in KNOWN_SERVICES:
+        entry = read_pid_file(config.run_dir / f"{name}.pid")
+        if entry and _alive(entry[0]):
+            found[name] = entry[0]
+    return found
+
+
+def healthy(url: str, timeout: float = 3.0) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service]:
+    """Start every configured service, wait until each answers its health URL; returns them."""
+    if running(config):
+        raise RunError(f"already running: {', '.join(running(config))} (stop with `make down`)")
+    services = config.services
+    if "ray" in services and production_model() is None:
+        say(
+            "!! No production model in the model registry, so Ray Serve has nothing to serve and is not "
+            "started.\n!! Run `make demo` to train, register and promote one (then `make run` again); "
+            "Gemini still works in the meantime."
+        )
+        services = tuple(s for s in services if s != "ray")
+    config = RunConfig(**{**config.__dict__, "services": services})
+    plan = build_services(config)
+    busy = [
+        f"{s.name} port {config.ports[s.name]}"
+        for s in plan
+        if not _port_free(config.host, config.ports[s.name])
+    ]
+    if busy:
+        raise RunError(f"in use: {', '.join(busy)} (set AGRORISK_RUN_<SERVICE>_PORT to move it)")
+    (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    run_id = uuid.uuid4().hex
+    env = base_env(run_id)
+    for service in plan:
+        with service.log_file(config.run_dir).open("ab") as log:
+            process = subprocess.Popen(
+                service.command,
+                cwd=REPO,
+                env={**env, **service.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_reset_sigint,
+            )
+        service.pid_file(config.run_dir).write_text(f"{process.pid}\n{run_id}\n")
+        say(f"started {service.name} (pid {process.pid}), log: {service.log_file(config.run_dir)}")
+    try:
+        for service in plan:
+            _wait_healthy(service, config)
+            say(f"healthy {service.name}: {service.health_url}")
+    except RunError:
+        stop(config, say=lambda _: None)
+        raise
+    return plan
+
+
+def _wait_healthy(service: Service, config: RunConfig) -> None:
+    deadline = time.monotonic() + config.startup_timeout_s
+    entry = read_pid_file(service.pid_file(config.run_dir))
+    pid = entry[0] if entry else -1
+    while time.monotonic() < deadline:
+        if healthy(service.health_url):
+            return
+        if not _alive(pid):
+            raise RunError(
+                f"{service.name} exited before it was healthy; last lines of "
+                f"{service.log_file(config.run_dir)}:\n{_log_tail(service.log_file(config.run_dir))}"
+            )
+        time.sleep(0.5)
+    raise RunError(
+        f"{service.name} did not answer {service.health_url} within {config.startup_timeout_s:.0f} s; "
+        f"last lines of {service.log_file(config.run_dir)}:\n{_log_tail(service.log_file(config.run_dir))}"
+    )
+
+
+def stop(config: RunConfig, say: Callable[[str], None] = print) -> list[str]:
+    """Stop every service with a pid file: SIGTERM to its process group, SIGKILL after the timeout,
+    then any stray process of the same run (e.g. Ray's workers in their own sessions). Returns names."""
+    stopped = []
+    run_ids = set()
+    for name in reversed(KNOWN_SERVICES):
+        pid_file = config.run_dir / f"{name}.pid"
+        entry = read_pid_file(pid_file)
+        if entry is None:
+            pid_file.unlink(missing_ok=True)
+            continue
+        pid, run_id = entry
+        run_ids.add(run_id)
+        if _alive(pid) and _same_run(pid, run_id):
+            _terminate_group(pid, config.stop_timeout_s)
+            stopped.append(name)
+            say(f"stopped {name} (pid {pid})")
+        pid_file.unlink(missing_ok=True)
+    for run_id in filter(None, run_ids):
+        for pid in _marked_pids(run_id):
+            _terminate_group(pid, config.stop_timeout_s / 3, group=False)
+    return stopped
+
+
+def _same_run(pid: int, run_id: str) -> bool:
+    """True when the process is the one we started (not a reused pid)."""
+    if not run_id:
+        return True
+    try:
+        return f"{RUN_MARKER}={run_id}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+def _terminate_group(pid: int, timeout_s: float, group: bool = True) -> None:
+    """SIGTERM the process group (or one process), SIGKILL what is left after timeout_s."""
+    send = (lambda sig: os.killpg(pid, sig)) if group else (lambda sig: os.kill(pid, sig))
+    left = (lambda: _group_members(pid)) if group else (lambda: [pid] if _alive(pid) else [])
+    for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        try:
+            send(sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap_children()
+            if not left():
+                return
+            time.sleep(0.2)
+
+
+def status(config: RunConfig) -> dict[str, dict]:
+    """Per configured service: pid (or None) and whether its health URL answers."""
+    alive = running(config)
+    plan = {s.name: s for s in build_services(RunConfig(**{**config.__dict__, "services": KNOWN_SERVICES}))}
+    return {
+        name: {"pid": alive.get(name), "healthy": bool(alive.get(name)) and healthy(plan[name].health_url)}
+        for name in KNOWN_SERVICES
+        if name in config.services or name in alive
+    }
+
+
+def _print_urls(plan: list[Service]) -> None:
+    width = max(len(label) for s in plan for label in s.urls)
+    print("\nAgroRisk is running:")
+    for service in plan:
+        for label, url in service.urls.items():
+            if url:
+                print(f"  {label:<{width}}  {url}")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_foreground(config: RunConfig, plan: list[Service]) -> int:
+    """Block until Ctrl-C / SIGTERM (then stop everything) or until a service dies (then stop, exit 1)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    print("\nCtrl-C (or `make down` in another terminal) stops everything.")
+    try:
+        while True:
+            time.sleep(1.0)
+            alive = running(config)
+            dead = [s for s in plan if s.name not in alive]
+            if dead:
+                if not any(config.run_dir.glob("*.pid")):
+                    return 0  # `make down` stopped us
+                service = dead[0]
+                print(
+                    f"{service.name} stopped unexpectedly; last lines of {service.log_file(config.run_dir)}:\n"
+                    f"{_log_tail(service.log_file(config.run_dir))}",
+                    file=sys.stderr,
+                )
+                stop(config)
+                return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        stop(config)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="run_local.py",
+        description=__doc__.split("\n\n")[0]
+        + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster; add triton for PyTriton), "
+        "AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8010, backend 8080, web 7860, "
+        "dagster 3000), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    start_parser = commands.add_parser("start", help="start the services, wait until healthy, print the URLs")
+    start_parser.add_argument("--detach", action="store_true", help="return once healthy, leave them running")
+    commands.add_parser("stop", help="stop the services started by `start` (pid files)")
+    commands.add_parser("status", help="show which services run and answer their health URL")
+    args = parser.parse_args(argv)
+    try:
+        config = RunConfig.from_env()
+        if args.command == "stop":
+            if not stop(config):
+                print("no local AgroRisk services are running")
+            return 0
+        if args.command == "status":
+            report = status(config)
+            for name, state in report.items():
+                shown = (
+                    "not running"
+                    if not state["pid"]
+                    else ("healthy" if state["healthy"] else "starting/unhealthy")
+                )
+                print(f"  {name:<8} {shown}" + (f" (pid {state['pid']})" if state["pid"] else ""))
+            return 0 if all(s["healthy"] for s in report.values()) else 1
+        plan = start(config)
+        _print_urls(plan)
+        return 0 if args.detach else _serve_foreground(config, plan)
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        stop(RunConfig.from_env(), say=lambda _: None)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

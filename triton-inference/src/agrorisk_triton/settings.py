@@ -1,0 +1,54 @@
+"""Triton settings (`AGRORISK_TRITON_*`): the local PyTriton server, the repository generator, the client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from agrorisk_common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_ray.detector import DetectionParams
+
+MODEL_NAME = "agrorisk_detector"
+
+
+class Settings(AgroRiskSettings):
+    """Which model version to serve, how Triton batches it, and where clients find Triton."""
+
+    model_config = service_config("AGRORISK_TRITON_")
+
+    model_alias: str = "production"
+    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    iou_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    max_detections: int = Field(100, ge=1)
+    intra_op_threads: int = Field(1, ge=0, description="ONNX Runtime threads per instance; 0 = all cores")
+
+    max_batch_size: int = Field(8, ge=1)
+    max_queue_delay_us: int = Field(2000, ge=0, description="dynamic batcher wait for a fuller batch")
+    instances: int = Field(2, ge=1, description="model instances (instance_group count)")
+    instance_kind: Literal["KIND_CPU", "KIND_GPU"] = "KIND_CPU"
+    reload_interval_s: float = Field(
+        10.0, ge=0, description="how often the server checks the alias; 0 = never"
+    )
+    max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+
+    host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    grpc_port: int = Field(8001, ge=0, le=65535)
+    metrics_port: int = Field(8002, ge=0, le=65535)
+    repository_dir: Path = Path(".agrorisk/triton-repository")
+
+    url: str = Field(
+        "127.0.0.1:8000", description="where clients reach Triton: host:port (HTTP or gRPC port)"
+    )
+    protocol: Literal["http", "grpc"] = "http"
+    request_timeout_s: float = Field(30.0, gt=0)
+
+    @property
+    def detection_params(self) -> DetectionParams:
+        return DetectionParams(
+            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads
+        )
