@@ -90,7 +90,7 @@ bench: test-deps ## every package's benchmark, small; writes bench/results.json 
 	$(PY) scripts/bench.py $(BENCH)
 
 docs: install ## build the documentation site into site/
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 	@echo "documentation site: site/index.html"
 
 clean: ## remove caches and build outputs (keeps .venv and data)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from agrorisk_common.images import decode_image
-
 from agrorisk_ray.detector import DetectionParams, load_detector, predict
 from agrorisk_ray.model_source import ModelSource
 
 
-def test_onnxruntime_and_ultralytics_engines_map_classes_to_risk_ids(model_registry, sample_images, class_names):
+def test_onnxruntime_and_ultralytics_engines_map_classes_to_risk_ids(
+    model_registry, sample_images, class_names
+):
     storage, _ = model_registry
     model = ModelSource.from_settings(storage).pull()
     params = DetectionParams(conf_threshold=0.001)

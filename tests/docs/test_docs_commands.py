@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import json
 import os
 import re
 import shlex
@@ -123,29 +124,61 @@ def split_lines(text: str) -> list[str]:
     return [line for line in text.replace("\\\n", " ").splitlines() if line.strip()]
 
 
+TREE_DUMP = """
+import json, sys
+from importlib.metadata import entry_points
+import click, typer
+
+def tree(cmd):
+    options = {o for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+    node = {"options": sorted(options | {"--help"}), "commands": {}}
+    for name, sub in (cmd.commands.items() if isinstance(cmd, click.Group) else ()):
+        node["commands"][name] = tree(sub)
+    return node
+
+out = {}
+for name in sys.argv[1:]:
+    found = entry_points(group="console_scripts", name=name)
+    try:
+        obj = next(iter(found)).load() if found else None
+    except Exception as exc:
+        out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        continue
+    if isinstance(obj, typer.Typer):
+        obj = typer.main.get_command(obj)
+    out[name] = tree(obj) if isinstance(obj, click.Command) else None
+print("TREE " + json.dumps(out))
+"""
+
+
+@functools.cache
+def command_trees(programs: tuple[str, ...]) -> dict:
+    """Sub-commands and options of click/typer console scripts, read in one subprocess (None: not click)."""
+    run = subprocess.run(
+        [str(BIN / "python"), "-c", TREE_DUMP, *programs], capture_output=True, text=True, env=HELP_ENV,
+        timeout=300, cwd=REPO,
+    )  # fmt: skip
+    line = next((ln for ln in run.stdout.splitlines() if ln.startswith("TREE ")), None)
+    assert line, f"could not read the CLIs' command trees:\n{run.stderr[-3000:]}"
+    return json.loads(line.removeprefix("TREE "))
+
+
+def venv_programs_in_docs() -> tuple[str, ...]:
+    """Every .venv/bin program the docs call (read once, so one subprocess serves the whole session)."""
+    names = {p.name for p in BIN.iterdir() if p.name.startswith("agrorisk-")}
+    for page in doc_pages():
+        for word in re.findall(r"(?:^|[\s`(])([a-z][\w-]+)(?=\s)", page.read_text(encoding="utf-8")):
+            if (BIN / word).is_file():
+                names.add(word)
+    return tuple(sorted(names))
+
+
 @functools.cache
 def help_text(program: str, path: tuple[str, ...]) -> tuple[int, str]:
     run = subprocess.run(
         [program, *path, "--help"], capture_output=True, text=True, env=HELP_ENV, timeout=120, cwd=REPO
     )
     return run.returncode, run.stdout + run.stderr
-
-
-def listed_commands(help_output: str) -> set[str]:
-    """Sub-command names from a typer (rich panel) or click (plain) help screen."""
-    names, inside = set(), False
-    for line in help_output.splitlines():
-        if re.match(r"^\s*[╭+]?[─-]*\s*Commands\b|^Commands:", line.strip()):
-            inside = True
-            continue
-        if inside:
-            if re.match(r"^\s*[╰╭]", line) or (not line.strip() and names):
-                inside = False
-                continue
-            found = re.match(r"^\s*[│|]?\s{1,4}([a-z][\w-]*)(\s{2,}|\s*│?\s*$)", line)
-            if found:
-                names.add(found.group(1))
-    return names
 
 
 @functools.cache
@@ -174,6 +207,34 @@ def check_command(tokens: list[str]) -> list[str]:
         if program in STANDARD_TOOLS:
             return []
         return [f"program {program!r} is neither in .venv/bin nor a standard tool"]
+    tree = command_trees(venv_programs_in_docs()).get(program) if resolved.startswith(str(BIN)) else None
+    if tree is None:
+        return _check_by_help_screen(program, resolved, args)
+    if "error" in tree:
+        return [f"{program} does not load: {tree['error']}"]
+    path: list[str] = []
+    rest = list(args)
+    while rest and not rest[0].startswith("-") and tree["commands"]:
+        if rest[0] not in tree["commands"]:
+            return [f"`{program} {' '.join(path)}` has no sub-command {rest[0]!r} (has: {sorted(tree['commands'])})"]
+        path.append(rest.pop(0))
+        tree = tree["commands"][path[-1]]
+    if tree["commands"] and not rest:
+        return []  # a group shown on its own: `prog group` prints its help
+    return [
+        f"`{program} {' '.join(path)}` does not accept {option}"
+        for option in _options(rest)
+        if option not in tree["options"]
+    ]
+
+
+def _options(tokens: list[str]) -> list[str]:
+    found = [t.split("=", 1)[0] for t in tokens]
+    return [o for o in found if re.fullmatch(r"--?[A-Za-z][\w-]*", o)]
+
+
+def _check_by_help_screen(program: str, resolved: str, args: list[str]) -> list[str]:
+    """For programs that are not click/typer: sub-commands and options must appear on the help screens."""
     path: list[str] = []
     rest = list(args)
     while rest and not rest[0].startswith("-"):
@@ -189,14 +250,11 @@ def check_command(tokens: list[str]) -> list[str]:
     code, output = help_text(resolved, tuple(path))
     if code != 0:
         return [f"`{program} {' '.join(path)} --help` exits {code}"]
-    problems = []
-    for token in rest:
-        option = token.split("=", 1)[0]
-        if re.fullmatch(r"--?[A-Za-z][\w-]*", option) and not re.search(
-            rf"(?<![\w-]){re.escape(option)}(?![\w-])", output
-        ):
-            problems.append(f"`{program} {' '.join(path)}` does not accept {option}")
-    return problems
+    return [
+        f"`{program} {' '.join(path)}` does not accept {option}"
+        for option in _options(rest)
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", output)
+    ]
 
 
 def problems_in(text: str) -> list[str]:

@@ -128,7 +128,7 @@ def test_landing_page_links_every_ui_and_each_path_is_routed(gateway):
     for name, path in DEFAULT_LINKS.items():
         assert f'href="{path}"' in landing.text, f"the landing page has no link to {name} ({path})"
         answer = httpx.get(gateway["url"] + path)
-        assert answer.status_code != 404, f"{path} is not routed"
+        assert not (answer.status_code == 404 and "nginx" in answer.text), f"{path} is not routed"
         if answer.status_code == 502:  # not started in this test: the gateway says so clearly
             assert "not running" in answer.text
     assert httpx.get(gateway["url"] + "/").status_code == 200

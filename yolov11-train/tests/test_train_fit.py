@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agrorisk_train.cli import app
+from agrorisk_train.training import train
 from agrorisk_train.weights import resolve_start_weights
 
 
@@ -85,3 +86,19 @@ def test_bench_writes_seconds_per_epoch_per_100_images(offline_env, tmp_path):
     assert report["train_s_per_epoch_per_100_images_320px"] == pytest.approx(
         report["train_s_per_epoch"] / report["train_images"] * 100, rel=0.01
     )
+
+
+@pytest.mark.slow
+def test_a_down_wandb_server_does_not_stop_training(settings, leaf_data, monkeypatch, caplog, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    monkeypatch.setenv("WANDB_BASE_URL", closed)
+    monkeypatch.setenv("WANDB_INIT_TIMEOUT", "5")
+    monkeypatch.delenv("WANDB_MODE")
+    online = settings.model_copy(update={"epochs": 1, "plots": False, "project_dir": tmp_path})
+    with caplog.at_level(logging.WARNING, logger="agrorisk_train.wandb_logging"):
+        result = train(online, leaf_data, run_name="no-wandb")
+    assert result.best_pt.is_file() and result.wandb_run is None
+    assert "W&B is unavailable" in caplog.text and "k" * 40 not in caplog.text

@@ -56,6 +56,7 @@ def test_two_workers_share_one_study_through_postgresql(postgres_url, leaf_data,
             ["tune", "--data", str(leaf_data), "--trials", "1", "--storage", postgres_url, "--study", "shared",
              "--epochs-per-trial", "1", "--imgsz-choice", "64", "--batch-choice", "8",
              "--project", str(tmp_path / worker)],
+            env={"AGRORISK_TRAIN_WANDB_MODE": "disabled"},  # tracking is tested elsewhere
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         assert "unused-password" not in result.output

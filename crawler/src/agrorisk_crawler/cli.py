@@ -150,15 +150,9 @@ def stats(
         console.print_json(json.dumps(payload))
         return
     table = Table(title=f"Images per risk ({settings.manifest_path})")
-    for name in (
-        "risk",
-        "crawled",
-        "synthetic",
-        "total",
-        "cross-risk flagged",
-        f"missing to {result.target}",
-    ):
-        table.add_column(name, justify="left" if name == "risk" else "right")
+    table.add_column("risk", no_wrap=True, min_width=max(len(r.risk_id) for r in result.risks))
+    for name in ("crawled", "synthetic", "total", "flagged", f"missing to {result.target}"):
+        table.add_column(name, justify="right")
     for count in result.risks:
         missing = result.under_target.get(count.risk_id, 0)
         table.add_row(

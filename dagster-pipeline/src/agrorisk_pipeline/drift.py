@@ -99,15 +99,15 @@ def compute_drift(
     from evidently.presets import DataDriftPreset
 
     started = time.perf_counter()
-    shared = [c for c in reference.columns if c in current.columns]
-    if not shared:
-        raise ValueError("reference and current data have no feature columns in common")
     if len(reference) < min_rows or len(current) < min_rows:
         log.warning(
             "drift: %d reference / %d current rows, need %d each", len(reference), len(current), min_rows
         )
         return _result("insufficient_data", [], drift_share, reference, current, started, out_dir, None)
 
+    shared = [c for c in reference.columns if c in current.columns]
+    if not shared:
+        raise ValueError("reference and current data have no feature columns in common")
     outputs = set(output_columns())
     categorical = [c for c in shared if c in CATEGORICAL]
     numerical = [c for c in shared if c not in CATEGORICAL]

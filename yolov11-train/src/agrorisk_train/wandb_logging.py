@@ -70,27 +70,37 @@ class WandbLogger:
         if self.mode == "offline":
             os.environ["WANDB_MODE"] = "offline"  # mode= alone still lets analytics try DNS
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(trainer.args).items()}
-        self.run = wandb.init(
-            project=self.settings.wandb_project,
-            entity=self.settings.wandb_entity,
-            group=self.group,
-            job_type=self.job_type,
-            name=Path(trainer.save_dir).name,
-            config={**config, **self.extra_config},
-            dir=str(trainer.save_dir),
-            mode=self.mode,
-            reinit="finish_previous",
-        )
+        try:
+            self.run = wandb.init(
+                project=self.settings.wandb_project,
+                entity=self.settings.wandb_entity,
+                group=self.group,
+                job_type=self.job_type,
+                name=Path(trainer.save_dir).name,
+                config={**config, **self.extra_config},
+                dir=str(trainer.save_dir),
+                mode=self.mode,
+                reinit="finish_previous",
+            )
+        except Exception as exc:  # tracking is optional: a down W&B server must not stop training
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("W&B is unavailable (%s); training continues without tracking", reason)
+            self._finished = True
+            return
         for prefix in ("train", "val", "metrics", "lr"):
             self.run.define_metric(f"{prefix}/*", step_metric="epoch")
         self.run_ref = self.run.url or str(Path(self.run.dir).parent)
         log.info("W&B run (%s): %s", self.mode, self.run_ref)
 
     def _train_epoch_end(self, trainer) -> None:
+        if self.run is None:
+            return
         losses = trainer.label_loss_items(trainer.tloss, prefix="train")
         self.run.log({**losses, **{f"lr/{k.split('/')[-1]}": v for k, v in trainer.lr.items()}}, commit=False)
 
     def _fit_epoch_end(self, trainer) -> None:
+        if self.run is None:
+            return
         metrics = {k: float(v) for k, v in trainer.metrics.items()}
         if not any(k.startswith("val/") for k in metrics):
             # Ultralytics' final validation of best.pt: the run's result, not another epoch.
@@ -101,6 +111,8 @@ class WandbLogger:
         self.run.log({**metrics, "epoch": trainer.epoch + 1}, commit=True)
 
     def _train_end(self, trainer) -> None:
+        if self.run is None:
+            return
         import wandb
 
         self._log_plots(trainer)
