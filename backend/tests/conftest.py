@@ -8,16 +8,16 @@ import random
 from collections.abc import Callable, Iterator
 
 import pytest
-from agrorisk_common.catalog import load_catalog
-from agrorisk_common.procedural import draw_leaf
-from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeGeminiServer
-from agrorisk_storage import StorageSettings
 from fastapi.testclient import TestClient
 
 from agrorisk_backend.main import create_app
 from agrorisk_backend.settings import Settings
 from agrorisk_backend.testing import shared_ray_serve
+from agrorisk_common.catalog import load_catalog
+from agrorisk_common.procedural import draw_leaf
+from agrorisk_gemini.settings import GeminiSettings
+from agrorisk_gemini.testing import FakeGeminiServer
+from agrorisk_storage import StorageSettings
 
 GEMINI_KEY = "test-gemini-key"
 
@@ -51,8 +51,12 @@ def make_client(tmp_path, ray_stack, gemini_settings) -> Iterator[Callable[..., 
     ray_url, storage = ray_stack
     clients: list[TestClient] = []
 
-    def make(gemini: GeminiSettings | None = None, storage_settings: StorageSettings | None = None, **overrides):
-        settings = Settings(**{"engine": "ray", "ray_url": ray_url, "data_dir": tmp_path / "data", **overrides})
+    def make(
+        gemini: GeminiSettings | None = None, storage_settings: StorageSettings | None = None, **overrides
+    ):
+        settings = Settings(
+            **{"engine": "ray", "ray_url": ray_url, "data_dir": tmp_path / "data", **overrides}
+        )
         app = create_app(settings, gemini or gemini_settings, storage_settings or storage)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()

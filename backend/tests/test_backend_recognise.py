@@ -6,9 +6,10 @@ import base64
 import io
 import json
 
+from PIL import Image
+
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_gemini.testing import FakeReply, finding
-from PIL import Image
 
 RUST = "wheat-leaf-rust"
 SEPTORIA = "wheat-septoria-leaf-blotch"
@@ -20,7 +21,9 @@ def upload(data: bytes, name: str = "leaf.jpg") -> dict:
 
 def log_records(client) -> list[dict]:
     folder = client.app.state.services.settings.prediction_log_dir
-    return [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    return [
+        json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines()
+    ]
 
 
 def test_predict_returns_served_model_detections_with_names_and_guidance(client, leaf, catalog):
@@ -41,7 +44,15 @@ def test_predict_returns_served_model_detections_with_names_and_guidance(client,
     (record,) = log_records(client)
     assert record["endpoint"] == "predict" and record["source"] == "yolo" and record["model_version"] == "v1"
     assert record["n_boxes"] == len(body["detections"]) and len(record["box_areas"]) == record["n_boxes"]
-    assert set(record["features"]) >= {"brightness", "contrast", "saturation", "sharpness", "width", "height", "aspect"}
+    assert set(record["features"]) >= {
+        "brightness",
+        "contrast",
+        "saturation",
+        "sharpness",
+        "width",
+        "height",
+        "aspect",
+    }
     assert record["features"]["width"] == 256.0
     logged_image = client.app.state.services.settings.prediction_log_dir / record["image_file"]
     assert logged_image.read_bytes() == leaf
@@ -68,7 +79,12 @@ def test_compare_matches_boxes_and_scores_agreement(client, fake_gemini, leaf):
     local = client.post("/v1/predict", files=upload(leaf)).json()
     top = max(local["detections"], key=lambda d: d["confidence"])
     box = top["box"]
-    box_2d = [round(box["y1"] * 1000), round(box["x1"] * 1000), round(box["y2"] * 1000), round(box["x2"] * 1000)]
+    box_2d = [
+        round(box["y1"] * 1000),
+        round(box["x1"] * 1000),
+        round(box["y2"] * 1000),
+        round(box["x2"] * 1000),
+    ]
     other = SEPTORIA if top["risk_id"] == RUST else RUST
     fake_gemini.set_answer(leaf, [finding(top["risk_id"], box_2d, 0.9), finding(other, [0, 0, 50, 50], 0.6)])
 
@@ -128,7 +144,9 @@ def test_exif_rotated_photo_is_recognised_upright(client, fake_gemini):
     body = client.post("/v1/compare", files=upload(buffer.getvalue())).json()
     assert (body["local"]["image_width"], body["local"]["image_height"]) == (200, 300)
     parts = [p for c in fake_gemini.calls()[-1].body["contents"] for p in c["parts"]]
-    inline = next(p.get("inlineData") or p.get("inline_data") for p in parts if {"inlineData", "inline_data"} & set(p))
+    inline = next(
+        p.get("inlineData") or p.get("inline_data") for p in parts if {"inlineData", "inline_data"} & set(p)
+    )
     encoded = inline["data"] + "=" * (-len(inline["data"]) % 4)
     with Image.open(io.BytesIO(base64.urlsafe_b64decode(encoded))) as sent:
         assert sent.size == (200, 300)  # Gemini got the upright photo, not the rotated original

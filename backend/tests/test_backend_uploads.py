@@ -26,7 +26,9 @@ def png_claiming(width: int, height: int) -> bytes:
 
 @pytest.mark.parametrize("route", ["/v1/predict", "/v1/gemini", "/v1/compare"])
 def test_text_file_named_jpg_is_415(client, route):
-    response = client.post(route, files={"file": ("field.jpg", b"just some notes about the field\n" * 20, "image/jpeg")})
+    response = client.post(
+        route, files={"file": ("field.jpg", b"just some notes about the field\n" * 20, "image/jpeg")}
+    )
     assert response.status_code == 415
     body = response.json()
     assert body["kind"] == "not_an_image" and "not an image" in body["detail"]
@@ -41,7 +43,9 @@ def test_50_mb_file_is_413(client):
 
 
 def test_20000_by_20000_png_is_413_before_decoding(client):
-    response = client.post("/v1/predict", files={"file": ("bomb.png", png_claiming(20000, 20000), "image/png")})
+    response = client.post(
+        "/v1/predict", files={"file": ("bomb.png", png_claiming(20000, 20000), "image/png")}
+    )
     assert response.status_code == 413
     body = response.json()
     assert body["kind"] == "too_many_pixels"

@@ -127,12 +127,14 @@ def split_lines(text: str) -> list[str]:
 TREE_DUMP = """
 import json, sys
 from importlib.metadata import entry_points
-import click, typer
+import typer
 
-def tree(cmd):
-    options = {o for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+def tree(cmd):  # duck-typed: typer vendors its own copy of click
+    options = {
+        o for p in cmd.params if p.param_type_name == "option" for o in (*p.opts, *p.secondary_opts)
+    }
     node = {"options": sorted(options | {"--help"}), "commands": {}}
-    for name, sub in (cmd.commands.items() if isinstance(cmd, click.Group) else ()):
+    for name, sub in (getattr(cmd, "commands", None) or {}).items():
         node["commands"][name] = tree(sub)
     return node
 
@@ -146,7 +148,7 @@ for name in sys.argv[1:]:
         continue
     if isinstance(obj, typer.Typer):
         obj = typer.main.get_command(obj)
-    out[name] = tree(obj) if isinstance(obj, click.Command) else None
+    out[name] = tree(obj) if hasattr(obj, "params") and hasattr(obj, "main") else None
 print("TREE " + json.dumps(out))
 """
 
@@ -164,12 +166,12 @@ def command_trees(programs: tuple[str, ...]) -> dict:
 
 
 def venv_programs_in_docs() -> tuple[str, ...]:
-    """Every .venv/bin program the docs call (read once, so one subprocess serves the whole session)."""
+    """Our CLIs and every other .venv/bin program a runnable block calls (one subprocess reads them all)."""
     names = {p.name for p in BIN.iterdir() if p.name.startswith("agrorisk-")}
     for page in doc_pages():
-        for word in re.findall(r"(?:^|[\s`(])([a-z][\w-]+)(?=\s)", page.read_text(encoding="utf-8")):
-            if (BIN / word).is_file():
-                names.add(word)
+        for block in parse_blocks(page)[0]:
+            for line in split_lines(block.text):
+                names |= {t[0] for t in shell_commands(line) if (BIN / t[0]).is_file()}
     return tuple(sorted(names))
 
 
@@ -179,6 +181,23 @@ def help_text(program: str, path: tuple[str, ...]) -> tuple[int, str]:
         [program, *path, "--help"], capture_output=True, text=True, env=HELP_ENV, timeout=120, cwd=REPO
     )
     return run.returncode, run.stdout + run.stderr
+
+
+def listed_commands(help_output: str) -> set[str]:
+    """Sub-command names from a typer (rich panel) or click (plain) help screen."""
+    names, inside = set(), False
+    for line in help_output.splitlines():
+        if re.match(r"^\s*[╭+]?[─-]*\s*Commands\b|^Commands:", line.strip()):
+            inside = True
+            continue
+        if inside:
+            if re.match(r"^\s*[╰╭]", line) or (not line.strip() and names):
+                inside = False
+                continue
+            found = re.match(r"^\s*[│|]?\s{1,4}([a-z][\w-]*)(\s{2,}|\s*│?\s*$)", line)
+            if found:
+                names.add(found.group(1))
+    return names
 
 
 @functools.cache

@@ -4,6 +4,7 @@ image's entrypoint renders it, for Debian's nginx on loopback."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -143,8 +144,10 @@ def write_nginx_prefix(prefix: Path, values: Mapping[str, str]) -> Path:
     (prefix / "conf.d").mkdir(exist_ok=True)
     (prefix / "conf.d" / "gateway.conf").write_text(render_gateway(values))
     main = prefix / "nginx.conf"
+    # As root, workers would switch to `nobody`, who cannot enter pytest's private temp folders.
+    user = "user root;\n" if os.geteuid() == 0 else ""
     main.write_text(
-        f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log notice;\n"
+        f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log notice;\n"
         "events { worker_connections 256; }\n"
         "http {\n"
         f"  access_log {prefix}/access.log;\n"

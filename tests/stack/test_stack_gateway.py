@@ -143,7 +143,7 @@ def test_backend_api_and_links_through_the_gateway(gateway):
     assert links["dagster"] == f"{gateway['url']}/dagster/"
     assert links["swagger"] == f"{gateway['url']}/docs"
     predicted = httpx.post(
-        f"{gateway['url']}/v1/predict", files={"image": ("leaf.jpg", _leaf_jpeg(), "image/jpeg")}, timeout=60
+        f"{gateway['url']}/v1/predict", files={"file": ("leaf.jpg", _leaf_jpeg(), "image/jpeg")}, timeout=60
     )
     assert predicted.status_code == 200
     assert predicted.json()["error"], "the model server is down: the answer must say so"
@@ -156,14 +156,14 @@ def test_oversize_photos_get_the_backends_413_and_huge_bodies_nginx_413(gateway)
     limit = Settings().max_upload_bytes
     over_backend = httpx.post(
         f"{gateway['url']}/v1/predict",
-        files={"image": ("big.jpg", _leaf_jpeg() + b"\0" * (limit + 512 * 1024), "image/jpeg")},
+        files={"file": ("big.jpg", _leaf_jpeg() + b"\0" * (limit + 512 * 1024), "image/jpeg")},
         timeout=60,
     )
     assert over_backend.status_code == 413
     assert "application/json" in over_backend.headers["content-type"]  # the backend's own message
     over_gateway = httpx.post(
         f"{gateway['url']}/v1/predict",
-        files={"image": ("huge.jpg", b"\0" * (limit + 4 * 1024 * 1024), "image/jpeg")},
+        files={"file": ("huge.jpg", b"\0" * (limit + 4 * 1024 * 1024), "image/jpeg")},
         timeout=60,
     )
     assert over_gateway.status_code == 413

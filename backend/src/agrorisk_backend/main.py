@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -106,11 +106,9 @@ def create_app(
             {"detail": "internal error; see the server log", "kind": "internal"}, status_code=500
         )
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
     for module in (predict, gemini, compare, jobs, risks, models, feedback, links):
-        v1.include_router(module.router)
-    app.include_router(v1)
-    app.include_router(admin.router, prefix="/v1", dependencies=[Depends(require_admin_key)])
+        app.include_router(module.router, dependencies=[Depends(require_api_key)])
+    app.include_router(admin.router, dependencies=[Depends(require_admin_key)])
     app.include_router(health.router)
     return app
 

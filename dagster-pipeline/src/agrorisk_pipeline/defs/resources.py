@@ -137,14 +137,6 @@ class ServingResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    settings = Settings()
-    return dg.Definitions(
-        resources={
-            "flow": FlowResource.from_settings(settings),
-            "registry": RegistryResource(),
-            "wandb": WandbResource(),
-            "gemini": GeminiResource(),
-            "label_studio": LabelStudioResource(),
-            "serving": ServingResource(),
-        }
-    )
+    from agrorisk_pipeline.flow import default_resources
+
+    return dg.Definitions(resources=default_resources(Settings()))

@@ -15,7 +15,7 @@ from agrorisk_backend.api.deps import ServicesDep
 from agrorisk_backend.services.model_registry import ModelVersionOut
 from agrorisk_storage import RegistryError
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 class PromoteIn(BaseModel):

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
 from agrorisk_backend.api.schemas import CompareResult
 
-router = APIRouter(tags=["recognise"])
+router = APIRouter(prefix="/v1", tags=["recognise"])
 
 
 @router.post("/compare", response_model=CompareResult, summary="Compare the local model with Gemini")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException
 from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
 from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
 @router.post("/feedback", response_model=FeedbackRecord, status_code=201, summary="Give feedback on a result")

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
 from agrorisk_backend.api.schemas import PredictionResult
 
-router = APIRouter(tags=["recognise"])
+router = APIRouter(prefix="/v1", tags=["recognise"])
 
 
 @router.post("/gemini", response_model=PredictionResult, summary="Recognise risks with Gemini")

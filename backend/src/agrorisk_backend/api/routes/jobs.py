@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from agrorisk_backend.api.deps import ServicesDep, read_upload
 from agrorisk_backend.services.jobs import Job, images_in
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(prefix="/v1", tags=["jobs"])
 
 
 @router.post("/jobs", response_model=Job, status_code=202, summary="Start a batch job")

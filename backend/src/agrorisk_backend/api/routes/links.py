@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from agrorisk_backend.api.deps import ServicesDep
 
-router = APIRouter(tags=["service"])
+router = APIRouter(prefix="/v1", tags=["service"])
 
 
 @router.get("/links", response_model=dict[str, str], summary="URLs of every UI")

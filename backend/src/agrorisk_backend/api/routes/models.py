@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from agrorisk_backend.api.deps import ServicesDep
 from agrorisk_backend.services.model_registry import ModelsOut
 
-router = APIRouter(tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"])
 
 
 @router.get("/models", response_model=ModelsOut, summary="Model versions in the registry")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query
 from agrorisk_backend.api.deps import ServicesDep
 from agrorisk_backend.api.schemas import RiskCard
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
 @router.get("/risks", response_model=list[RiskCard], summary="The risk catalog")

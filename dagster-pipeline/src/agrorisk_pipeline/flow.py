@@ -1,0 +1,105 @@
+"""The whole flow in one process (CLI `materialize`, tests): assets and checks with given resources."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from agrorisk_pipeline.settings import Settings
+
+
+def flow_assets() -> list:
+    from agrorisk_pipeline.defs.assets import data_assets, drift_assets, inference_assets, model_assets
+
+    return list(dg.load_assets_from_modules([data_assets, model_assets, inference_assets, drift_assets]))
+
+
+def flow_checks() -> list:
+    from agrorisk_pipeline.defs import asset_checks
+
+    return list(dg.load_asset_checks_from_modules([asset_checks]))
+
+
+def default_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource from the environment (`AGRORISK_*`), the flow settings from `settings`."""
+    from agrorisk_pipeline.defs.resources import (
+        FlowResource,
+        GeminiResource,
+        LabelStudioResource,
+        RegistryResource,
+        ServingResource,
+        WandbResource,
+    )
+
+    return {
+        "flow": FlowResource.from_settings(settings),
+        "registry": RegistryResource(),
+        "wandb": WandbResource(),
+        "gemini": GeminiResource(),
+        "label_studio": LabelStudioResource(),
+        "serving": ServingResource(),
+    }
+
+
+@dataclass
+class FlowResult:
+    success: bool
+    run_id: str
+    failed_steps: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    result: dg.ExecuteInProcessResult | None = None
+
+
+def materialize_flow(
+    *,
+    work_dir: Path | None = None,
+    selection: str = "*",
+    resources: Mapping[str, Any] | None = None,
+    instance: dg.DagsterInstance | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> FlowResult:
+    """Materialize `selection` (Dagster selection syntax) with its checks; never raises on a failed step."""
+    if resources is None:
+        settings = Settings(**({"work_dir": work_dir} if work_dir else {}))
+        resources = default_resources(settings)
+    if instance is None:
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    try:
+        result = dg.materialize(
+            [*flow_assets(), *flow_checks()], resources=resources, instance=instance, selection=selection,
+            raise_on_error=False,
+        )  # fmt: skip
+    except dg.DagsterInvalidSubsetError as exc:
+        raise ValueError(f"bad asset selection {selection!r}: {str(exc).splitlines()[0]}") from None
+    summary, failed = [], []
+    for event in result.all_events:
+        if event.is_step_success and on_step:
+            on_step(f"{event.step_key} done")
+        if event.is_step_failure:
+            failed.append(event.step_key or "?")
+            error = getattr(event.event_specific_data, "error", None)
+            summary.append(f"FAILED {event.step_key}: {_cause(error)}")
+    for event in result.get_asset_materialization_events():
+        key = event.asset_key.to_user_string() if event.asset_key else "?"
+        metadata = event.materialization.metadata
+        shown = {k: v.value for k, v in metadata.items() if isinstance(v.value, str | int | float | bool)}
+        summary.append(f"{key}: {_short(shown)}")
+    for check in result.get_asset_check_evaluations():
+        summary.append(f"check {check.check_name}: {'passed' if check.passed else 'FAILED'} {check.description or ''}")
+    return FlowResult(result.success, result.run_id, failed, summary, result)
+
+
+def _cause(error) -> str:
+    """The innermost error message of a Dagster step failure."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "unknown error"
+
+
+def _short(values: dict[str, Any], limit: int = 6) -> str:
+    return ", ".join(f"{k}={str(v)[:60]}" for k, v in list(values.items())[:limit])

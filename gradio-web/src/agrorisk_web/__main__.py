@@ -1,0 +1,3 @@
+from agrorisk_web.cli import app
+
+app(prog_name="agrorisk-web")
