@@ -75,7 +75,11 @@ def main(selected: list[str]) -> int:
         return 2
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "benchmarks": {},
     }
     with tempfile.TemporaryDirectory() as tmp:

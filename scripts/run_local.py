@@ -338,6 +338,10 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
     if busy:
         raise RunError(f"in use: {', '.join(busy)} (set AGRORISK_RUN_<SERVICE>_PORT to move it)")
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    for service in plan:
+        for name, value in service.env.items():
+            if name == "DAGSTER_HOME":
+                Path(value).mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex
     env = base_env(run_id)
     for service in plan:

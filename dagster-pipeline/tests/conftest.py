@@ -38,7 +38,9 @@ def offline_environment(tmp_path_factory):
             os.environ[key] = value
 
 
-def make_leaf_records(n: int, seed: int, *, dark: bool = False, class_weights=(0.5, 0.5), folder: Path | None = None):
+def make_leaf_records(
+    n: int, seed: int, *, dark: bool = False, class_weights=(0.5, 0.5), folder: Path | None = None
+):
     """Log records of drawn leaves with predictions of their lesions. `dark`: darkened and blurred
     photos with less confident predictions; `class_weights`: the mix of predicted risks."""
     rng = random.Random(seed)
@@ -60,7 +62,12 @@ def make_leaf_records(n: int, seed: int, *, dark: bool = False, class_weights=(0
         ]
         prediction = Prediction(source="yolo", detections=detections, model_version="v1")
         records.append(
-            log_record(prediction, image_features(image), image_sha256=f"{seed:08x}{k:056x}", image_path=str(path) if path else None)
+            log_record(
+                prediction,
+                image_features(image),
+                image_sha256=f"{seed:08x}{k:056x}",
+                image_path=str(path) if path else None,
+            )
         )
     return records
 

@@ -19,7 +19,13 @@ def test_no_drift_on_data_like_the_reference(tmp_path, leaf_records):
     )
     assert result.status == "ok" and not result.dataset_drift
     assert result.drifted_share < 0.3
-    assert {c.column for c in result.columns} >= {"brightness", "sharpness", "hue_0", "top_risk", "max_confidence"}
+    assert {c.column for c in result.columns} >= {
+        "brightness",
+        "sharpness",
+        "hue_0",
+        "top_risk",
+        "max_confidence",
+    }
     assert (tmp_path / "drift-report.html").stat().st_size > 10_000
 
 
@@ -55,15 +61,39 @@ def test_log_reader_takes_the_newest_records_and_skips_bad_lines(tmp_path, leaf_
 
 def test_cli_drift_reports_and_exits_2_on_drift(tmp_path, leaf_records):
     append_records(tmp_path / "ref.jsonl", leaf_records(60, seed=1))
-    append_records(tmp_path / "log" / "2026-01-01.jsonl", leaf_records(60, seed=5, dark=True, class_weights=(0.1, 0.9)))
+    append_records(
+        tmp_path / "log" / "2026-01-01.jsonl", leaf_records(60, seed=5, dark=True, class_weights=(0.1, 0.9))
+    )
     out = tmp_path / "report"
-    run = runner.invoke(app, ["drift", "--reference", str(tmp_path / "ref.jsonl"), "--current", str(tmp_path / "log"), "--out", str(out)])
+    run = runner.invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            str(tmp_path / "ref.jsonl"),
+            "--current",
+            str(tmp_path / "log"),
+            "--out",
+            str(out),
+        ],
+    )
     assert run.exit_code == 2, run.output
     assert "brightness" in run.output and (out / "drift-report.html").is_file()
 
 
 def test_cli_drift_rejects_a_missing_log(tmp_path):
-    run = runner.invoke(app, ["drift", "--reference", str(tmp_path / "nope.jsonl"), "--current", str(tmp_path), "--out", str(tmp_path / "o")])
+    run = runner.invoke(
+        app,
+        [
+            "drift",
+            "--reference",
+            str(tmp_path / "nope.jsonl"),
+            "--current",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert run.exit_code == 1
     assert "does not exist" in run.output and "Traceback" not in run.output
 

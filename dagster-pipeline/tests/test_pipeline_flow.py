@@ -79,7 +79,9 @@ def test_drifted_log_fails_the_drift_check_and_requests_retraining(flow_run, lea
     log_dir = tmp / "log"
     for path in log_dir.glob("*.jsonl"):
         path.unlink()
-    append_records(log_dir / "2026-11-01.jsonl", leaf_records(40, seed=11, dark=True, class_weights=(0.1, 0.9)))
+    append_records(
+        log_dir / "2026-11-01.jsonl", leaf_records(40, seed=11, dark=True, class_weights=(0.1, 0.9))
+    )
     drifted = materialize_flow(resources=res, instance=instance, selection="drift_report")
     assert drifted.success, drifted.summary
     assert checks(drifted) == {"no_drift": False}
@@ -93,12 +95,14 @@ def test_drifted_log_fails_the_drift_check_and_requests_retraining(flow_run, lea
 def test_quality_gate_keeps_production_when_the_candidate_is_not_better(flow_run):
     tmp, res, instance, _ = flow_run
     strict = resources(tmp, gate_margin=-0.05)  # a candidate must beat production by 0.05 mAP50
-    result = materialize_flow(resources=strict, instance=instance, selection="candidate_model+")
+    result = materialize_flow(resources=strict, instance=instance, selection="candidate_model++")
     assert checks(result)["model_quality_gate"] is False
     models = res["registry"].models()
     assert [v.version for v in models.list()] == ["v1", "v2"]
     assert models.aliases()["production"] == "v1"
-    production = instance.get_latest_materialization_event(dg.AssetKey("production_model")).asset_materialization
+    production = instance.get_latest_materialization_event(
+        dg.AssetKey("production_model")
+    ).asset_materialization
     assert production.metadata["promoted"].value is False
 
 
@@ -113,5 +117,7 @@ def test_feedback_sensor_requests_retraining_after_enough_negative_feedback(flow
     context = dg.build_sensor_context(resources={"flow": res["flow"]})
     request = retrain_on_feedback(context)
     assert isinstance(request, dg.RunRequest) and request.tags["agrorisk/new_signals"] == "2"
-    again = retrain_on_feedback(dg.build_sensor_context(resources={"flow": res["flow"]}, cursor=context.cursor))
+    again = retrain_on_feedback(
+        dg.build_sensor_context(resources={"flow": res["flow"]}, cursor=context.cursor)
+    )
     assert isinstance(again, dg.SkipReason)

@@ -36,9 +36,9 @@ MARKER = re.compile(r"<!--\s*runnable(?::\s*(run))?\s*-->\s*$")
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})\s*([\w-]*)")
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 STANDARD_TOOLS = {
-    "apt-get", "cat", "cd", "chmod", "cp", "curl", "docker", "echo", "export", "git", "gzip", "kill",
-    "ls", "lsof", "mkdir", "mv", "nvidia-smi", "python3", "rm", "sed", "source", "ss", "sudo", "tail",
-    "tar", "unset", "uv",
+    "apt-get", "cat", "cd", "chmod", "cp", "curl", "date", "docker", "echo", "export", "git", "grep",
+    "gunzip", "gzip", "kill", "ls", "lsof", "mkdir", "mv", "nvidia-smi", "python3", "rm", "sed", "source",
+    "ss", "sudo", "tail", "tar", "unset", "uv",
 }  # fmt: skip
 OTHER_VENVS = (REPO / ".venv-labelstudio" / "bin",)
 HELP_ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "YOLO_OFFLINE": "1"}
@@ -98,24 +98,31 @@ def parse_blocks(path: Path) -> tuple[list[Block], list[str]]:
 
 
 def shell_commands(text: str) -> list[list[str]]:
-    """The simple commands of a shell snippet, each as tokens, with leading VAR=value stripped."""
-    lexer = shlex.shlex(text.replace("\\\n", " "), posix=True, punctuation_chars=";&|()<>")
+    """The simple commands of a shell snippet, each as tokens: leading VAR=value and redirections dropped,
+    and each `$(...)` checked as a command of its own."""
+    inner = re.findall(r"\$\(([^()]*)\)", text)
+    text = re.sub(r"\$\(([^()]*)\)", "SUBSTITUTED", text.replace("\\\n", " "))
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
     lexer.whitespace_split = True
     lexer.commenters = "#"
-    commands, current = [], []
+    commands, current, redirect = [], [], False
     for token in lexer:
-        if token in {";", "&&", "||", "|", "&", "(", ")", "\n"} or set(token) <= set(";&|()"):
+        if redirect:
+            redirect = False  # the file a redirection names
+        elif token in {">", ">>", "<", "2>", "&>"} or re.fullmatch(r"\d?>>?&?\d?", token):
+            redirect = not token.endswith("&")
+        elif set(token) <= set(";&|()"):
             commands.append(current)
             current = []
         else:
             current.append(token)
     commands.append(current)
-    result = []
-    for line_tokens in commands:
-        while line_tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", line_tokens[0]):
-            line_tokens = line_tokens[1:]
-        if line_tokens:
-            result.append(line_tokens)
+    result = [c for snippet in inner for c in shell_commands(snippet)]
+    for tokens in commands:
+        while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):
+            tokens = tokens[1:]
+        if tokens:
+            result.append(tokens)
     return result
 
 
@@ -321,7 +328,7 @@ def test_inline_commands_in_the_prose_are_real():
     for page in doc_pages():
         text = re.sub(r"^(`{3,}|~{3,}).*?^\1", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
         for span in re.findall(r"(?<!`)`([^`\n]+)`(?!`)", text):
-            if re.match(r"^(\.venv/bin/)?agrorisk-[a-z]+\b|^make [a-z]", span):
+            if re.match(r"^(\.venv/bin/)?agrorisk-[a-z]+ [a-z]|^make [a-z-]+( [A-Z_]+=\S+)*$", span):
                 problems += [f"{page.relative_to(REPO)}: {p}" for p in problems_in(span)]
     assert not problems, "\n".join(problems)
 
@@ -369,8 +376,11 @@ def _settings_env_vars() -> dict[str, set[str]]:
 
 def _env_literals_in_code() -> set[str]:
     names = set()
-    for path in REPO.glob("*/src/**/*.py"):
-        names |= set(re.findall(r"[\"'](AGRORISK_[A-Z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
+    sources = [*REPO.glob("*/src/**/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("deploy/**/*")]
+    for path in [*sources, REPO / "docker-compose.yml"]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            names |= set(re.findall(r"\b(AGRORISK_[A-Z0-9_]*[A-Z0-9_])\b", text))
     return names
 
 

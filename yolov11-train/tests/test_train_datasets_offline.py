@@ -79,3 +79,8 @@ def test_wandb_goes_online_only_with_a_key(monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     assert wandb_mode(TrainSettings()) == "online"
     assert wandb_mode(TrainSettings(wandb_mode="disabled")) == "disabled"
+
+
+def test_a_split_the_dataset_does_not_have_has_no_images(leaf_data):
+    assert split_images(leaf_data, "holdout") == []
+    assert len(split_images(leaf_data, "test")) == 2

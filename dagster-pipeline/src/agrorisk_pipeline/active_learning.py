@@ -106,7 +106,7 @@ def read_feedback(feedback_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def studio_task(item: QueueItem, file: str, url: str) -> dict[str, Any]:
+def studio_task(item: QueueItem, sha256: str, file: str, url: str) -> dict[str, Any]:
     """A Label Studio task keyed by sha256 (as `agrorisk_labeling.studio` keys them), one prediction per model."""
     from agrorisk_labeling.labels import LabelBox, LabelSource
     from agrorisk_labeling.studio import boxes_to_result
@@ -132,7 +132,7 @@ def studio_task(item: QueueItem, file: str, url: str) -> dict[str, Any]:
         )
     data = {
         "image": url,
-        "sha256": item.image_sha256,
+        "sha256": sha256,
         "risk_id": item.weak_risk_id,
         "file": file,
         "reason": item.reason,
@@ -140,8 +140,8 @@ def studio_task(item: QueueItem, file: str, url: str) -> dict[str, Any]:
     return {"data": data, "predictions": predictions}
 
 
-def add_to_pool(items: list[QueueItem], manifest: Path) -> dict[str, str]:
-    """Copy the photos into the labelling pool; returns sha256 -> pool file (relative to images/)."""
+def add_to_pool(items: list[QueueItem], manifest: Path) -> list[tuple[str, str]]:
+    """Copy the photos into the labelling pool; returns (sha256, pool file relative to images/) per item."""
     from agrorisk_labeling.manifest import append_rows, image_row, images_dir_of
 
     rows = [
@@ -150,7 +150,7 @@ def add_to_pool(items: list[QueueItem], manifest: Path) -> dict[str, str]:
         for i in items
     ]  # fmt: skip
     append_rows(manifest, rows)
-    return {row["sha256"]: row["file"] for row in rows}
+    return [(row["sha256"], row["file"]) for row in rows]
 
 
 def queue_for_review(
@@ -165,12 +165,12 @@ def queue_for_review(
     queued_file = out_dir / "queued.txt"
     queued = set(queued_file.read_text().split()) if queued_file.exists() else set()
     fresh = [i for i in items if i.image_sha256 not in queued]
-    files = add_to_pool(fresh, manifest)
+    pooled = add_to_pool(fresh, manifest)
     images_dir = images_dir_of(manifest)
     files_root = labeling_settings.label_studio_files_root or images_dir
     tasks = [
-        studio_task(i, files[i.image_sha256], studio.image_url(files[i.image_sha256], images_dir, files_root))
-        for i in fresh
+        studio_task(item, sha, file, studio.image_url(file, images_dir, files_root))
+        for item, (sha, file) in zip(fresh, pooled, strict=True)
     ]
     result: dict[str, Any] = {
         "selected": len(items),

@@ -32,7 +32,9 @@ def synthetic_records(n: int, n_images: int = 60, seed: int = 0) -> list[dict]:
             Detection(risk_id=RISKS[index], class_index=index, confidence=rng.uniform(0.4, 0.95), box=b)
             for b in boxes or [Box.whole_image()]
         ]
-        records.append(log_record(Prediction(source="yolo", detections=detections), features, image_sha256=f"{k:064x}"))
+        records.append(
+            log_record(Prediction(source="yolo", detections=detections), features, image_sha256=f"{k:064x}")
+        )
     return records
 
 

@@ -31,10 +31,16 @@ def main() -> None:
 
 @app.command()
 def drift(
-    reference: Annotated[Path, typer.Option(help="reference records: a prediction-log .jsonl file or folder")],
-    current: Annotated[Path, typer.Option(help="current records: the backend's prediction-log folder or a .jsonl")],
+    reference: Annotated[
+        Path, typer.Option(help="reference records: a prediction-log .jsonl file or folder")
+    ],
+    current: Annotated[
+        Path, typer.Option(help="current records: the backend's prediction-log folder or a .jsonl")
+    ],
     out: Annotated[Path, typer.Option(help="folder for drift-report.html and drift-summary.json")],
-    drift_share: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of drifted columns = drift")] = 0.3,
+    drift_share: Annotated[
+        float, typer.Option(min=0.01, max=1.0, help="share of drifted columns = drift")
+    ] = 0.3,
     window: Annotated[int, typer.Option(min=1, help="compare only the newest N current records")] = 10_000,
     min_rows: Annotated[int, typer.Option(min=1, help="fewer rows on either side: no verdict")] = 30,
 ) -> None:
@@ -62,14 +68,18 @@ def drift(
 
 @app.command()
 def materialize(
-    work_dir: Annotated[Path | None, typer.Option(help="work folder (default AGRORISK_PIPELINE_WORK_DIR)")] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="work folder (default AGRORISK_PIPELINE_WORK_DIR)")
+    ] = None,
     select: Annotated[str, typer.Option(help="Dagster asset selection, e.g. 'drift_report' or '*'")] = "*",
 ) -> None:
     """Materialize the flow in this process (a persistent Dagster instance if DAGSTER_HOME is set)."""
     from agrorisk_pipeline.flow import materialize_flow
 
     try:
-        result = materialize_flow(work_dir=work_dir, selection=select, on_step=lambda s: err.print(f"[cyan]step[/cyan] {s}"))
+        result = materialize_flow(
+            work_dir=work_dir, selection=select, on_step=lambda s: err.print(f"[cyan]step[/cyan] {s}")
+        )
     except ValueError as exc:
         raise _fail(str(exc)) from None
     for line in result.summary:

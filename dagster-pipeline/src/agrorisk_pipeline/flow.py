@@ -68,7 +68,9 @@ def materialize_flow(
         settings = Settings(**({"work_dir": work_dir} if work_dir else {}))
         resources = default_resources(settings)
     if instance is None:
-        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        instance = (
+            dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        )
     try:
         result = dg.materialize(
             [*flow_assets(), *flow_checks()], resources=resources, instance=instance, selection=selection,
@@ -90,7 +92,9 @@ def materialize_flow(
         shown = {k: v.value for k, v in metadata.items() if isinstance(v.value, str | int | float | bool)}
         summary.append(f"{key}: {_short(shown)}")
     for check in result.get_asset_check_evaluations():
-        summary.append(f"check {check.check_name}: {'passed' if check.passed else 'FAILED'} {check.description or ''}")
+        summary.append(
+            f"check {check.check_name}: {'passed' if check.passed else 'FAILED'} {check.description or ''}"
+        )
     return FlowResult(result.success, result.run_id, failed, summary, result)
 
 

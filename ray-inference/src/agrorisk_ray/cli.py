@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -184,7 +186,10 @@ def _smoke_registry(work: Path, imgsz: int) -> StorageSettings:
 
     names = [risk.id for risk in load_catalog()][:2]
     err.print(f"training a throwaway smoke model at {imgsz}px …")
-    files = train_smoke_model(work / "train", names, imgsz=imgsz)
+    # In a child process: torch's OpenMP runtime, once loaded here, slows ONNX Runtime's threads
+    # down and would skew the bare baseline.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        files = pool.submit(train_smoke_model, work / "train", names, imgsz).result()
     storage = StorageSettings(local_root=work / "registry", cache_dir=work / "cache")
     registry = ModelRegistry.from_settings(storage)
     registry.promote(registry.push(files, {"class_names": names, "imgsz": imgsz}).version, "production")

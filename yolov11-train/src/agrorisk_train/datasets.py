@@ -48,10 +48,11 @@ def absolute_data_yaml(data_yaml: str | Path, out_dir: Path) -> Path:
 
 
 def split_images(data_yaml: str | Path, split: str) -> list[Path]:
-    """Image files of one split (a folder, a list file, or a list of either)."""
+    """Image files of one split (a folder, a list file, or a list of either); none when the
+    data.yaml has no such split."""
     config = read_data_yaml(data_yaml)
-    if split not in config:
-        raise ValueError(f"{data_yaml}: no '{split}' split")
+    if not config.get(split):
+        return []
     root = Path(config["path"])
     entries = config[split] if isinstance(config[split], list) else [config[split]]
     images: list[Path] = []

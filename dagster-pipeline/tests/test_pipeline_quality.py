@@ -1,0 +1,52 @@
+"""Dataset quality and the model quality gate, without Dagster."""
+
+from __future__ import annotations
+
+import shutil
+
+from agrorisk_common.procedural import generate_leaf_dataset
+from agrorisk_pipeline.gate import quality_gate
+from agrorisk_pipeline.quality import check_dataset
+
+RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"]
+
+
+def test_a_clean_generated_dataset_passes(tmp_path):
+    quality = check_dataset(generate_leaf_dataset(tmp_path, RISKS, images_per_class=6, imgsz=64))
+    assert quality.problems(max_imbalance=5.0) == []
+    assert quality.class_images == {RISKS[0]: 6, RISKS[1]: 6}
+    assert quality.split_images == {"train": 8, "val": 4}
+
+
+def test_leakage_invalid_and_empty_labels_and_imbalance_are_reported(tmp_path):
+    data_yaml = generate_leaf_dataset(tmp_path, RISKS, images_per_class=6, imgsz=64)
+    train = sorted((tmp_path / "images" / "train").glob("*.jpg"))
+    shutil.copy(train[0], tmp_path / "images" / "val" / "leaked.jpg")
+    shutil.copy(
+        tmp_path / "labels" / "train" / f"{train[0].stem}.txt", tmp_path / "labels" / "val" / "leaked.txt"
+    )
+    (tmp_path / "labels" / "train" / f"{train[1].stem}.txt").write_text("7 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "labels" / "train" / f"{train[2].stem}.txt").write_text("\n")
+    (tmp_path / "labels" / "train" / f"{train[3].stem}.txt").unlink()
+    quality = check_dataset(data_yaml)
+    assert len(quality.leaked_images) >= 1
+    assert quality.invalid_labels == [f"train/{train[1].stem}.txt:1: class 7 outside 0..1"]
+    assert quality.empty_labels == [f"train/{train[2].stem}.txt"]
+    assert quality.missing_labels == [f"train/{train[3].name}"]
+    problems = " | ".join(quality.problems(max_imbalance=1.1))
+    for expected in (
+        "more than one split",
+        "invalid label lines",
+        "empty label files",
+        "without labels",
+        "imbalance",
+    ):
+        assert expected in problems
+
+
+def test_gate_refuses_a_worse_candidate_and_accepts_within_the_margin():
+    assert quality_gate(0.40, 0.60, margin=0.02).passed is False
+    assert quality_gate(0.59, 0.60, margin=0.02).passed is True
+    assert quality_gate(0.10, None, margin=0.02).passed is True
+    refused = quality_gate(0.60, 0.60, margin=-0.05)
+    assert refused.passed is False and "0.650" in refused.reason

@@ -1,0 +1,176 @@
+"""`make run` (scripts/run_local.py): the services as local processes, started, used and stopped for real."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from stack_support import REPO, free_port
+
+SCRIPT = REPO / "scripts" / "run_local.py"
+_spec = importlib.util.spec_from_file_location("agrorisk_run_local", SCRIPT)
+run_local = sys.modules.setdefault("agrorisk_run_local", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(run_local)
+
+
+def _env(tmp_path: Path, services: str, registry: Path | None = None) -> dict[str, str]:
+    """A private run: its own ports, run folder, registry and data, nothing from the caller's AGRORISK_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGRORISK_", "GEMINI_", "GOOGLE_"))}
+    env.update(
+        AGRORISK_RUN_SERVICES=services,
+        AGRORISK_RUN_DIR=str(tmp_path / "run"),
+        AGRORISK_RUN_STOP_TIMEOUT_S="30",
+        AGRORISK_STORAGE_LOCAL_ROOT=str(registry or tmp_path / "registry"),
+        AGRORISK_STORAGE_CACHE_DIR=str(tmp_path / "cache"),
+        AGRORISK_BACKEND_DATA_DIR=str(tmp_path / "backend"),
+        AGRORISK_PIPELINE_WORK_DIR=str(tmp_path / "pipeline"),
+        AGRORISK_PIPELINE_PREDICTION_LOG_DIR=str(tmp_path / "backend" / "prediction-log"),
+    )
+    for name in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS"):
+        env[f"AGRORISK_RUN_{name}_PORT"] = str(free_port())
+    return env
+
+
+def _script(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _run_processes(run_id: str) -> list[int]:
+    return run_local._marked_pids(run_id)
+
+
+def test_bad_settings_are_one_readable_line(tmp_path):
+    for variable, value, expected in (
+        ("AGRORISK_RUN_SERVICES", "ray,frontend", "unknown frontend"),
+        ("AGRORISK_RUN_WEB_PORT", "seven", "AGRORISK_RUN_WEB_PORT must be a number"),
+        ("AGRORISK_RUN_BACKEND_PORT", "70000", "AGRORISK_RUN_BACKEND_PORT must be 1..65535"),
+    ):
+        env = _env(tmp_path, "web")
+        env[variable] = value
+        result = _script("start", env=env)
+        assert result.returncode == 1
+        assert result.stderr.strip().startswith("error:") and expected in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_busy_port_is_named_before_anything_starts(tmp_path):
+    env = _env(tmp_path, "web")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        env["AGRORISK_RUN_WEB_PORT"] = str(sock.getsockname()[1])
+        result = _script("start", env=env)
+    assert result.returncode == 1 and f"web port {env['AGRORISK_RUN_WEB_PORT']}" in result.stderr
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+
+def test_stop_removes_stale_pid_files_and_never_kills_a_stranger(tmp_path):
+    env = _env(tmp_path, "web")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        (run_dir / "web.pid").write_text(f"{stranger.pid}\nsome-other-run\n")  # a reused pid
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (run_dir / "backend.pid").write_text(f"{dead.pid}\nsome-other-run\n")
+        result = _script("stop", env=env)
+        assert result.returncode == 0
+        assert "no local AgroRisk services are running" in result.stdout
+        assert stranger.poll() is None, "stop killed a process it did not start"
+        assert not list(run_dir.glob("*.pid"))
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+@pytest.mark.slow
+def test_without_a_model_it_says_run_make_demo_and_ctrl_c_stops_everything(tmp_path):
+    env = _env(tmp_path, "ray,web")
+    launcher = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "start"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = launcher.stdout.readline()
+        assert line, f"the launcher ended early: {''.join(lines)}"
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    output = "".join(lines)
+    assert "No production model" in output and "make demo" in output
+    assert "started ray" not in output  # nothing to serve: Ray Serve is not started
+    assert f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/" in output
+    pid, run_id = run_local.read_pid_file(tmp_path / "run" / "web.pid")
+    assert run_local._alive(pid) and _run_processes(run_id)
+
+    launcher.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground launcher
+    rest, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0, rest
+    assert "stopped web" in rest
+    assert not run_local._alive(pid) and not _run_processes(run_id)
+    assert not list((tmp_path / "run").glob("*.pid"))
+
+
+@pytest.fixture(scope="module")
+def smoke_registry(tmp_path_factory) -> Path:
+    """A local registry whose production alias is a real (one-epoch) YOLO11 exported to ONNX."""
+    registry = tmp_path_factory.mktemp("run-local-registry")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGRORISK_")}
+    env.update(
+        AGRORISK_STORAGE_LOCAL_ROOT=str(registry / "registry"), AGRORISK_STORAGE_CACHE_DIR=str(registry / "c")
+    )
+    subprocess.run(
+        [str(Path(sys.executable).parent / "agrorisk-ray"), "smoke-model", "--classes", "2", "--imgsz", "64"],
+        env=env, cwd=registry, check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    return registry / "registry"
+
+
+@pytest.mark.slow
+def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_path, smoke_registry):
+    from gradio_client import Client, handle_file
+
+    from agrorisk_common.procedural import draw_leaf
+
+    env = _env(tmp_path, "ray,backend,web,dagster", registry=smoke_registry)
+    started = _script("start", "--detach", env=env, timeout=600)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        for name in ("Gradio", "Swagger", "Dagster", "Ray Serve"):
+            assert name in started.stdout
+        status = _script("status", env=env)
+        assert status.returncode == 0 and status.stdout.count("healthy (pid") == 4, status.stdout
+
+        image, _ = draw_leaf(0, random.Random(3), size=320)
+        image.save(tmp_path / "leaf.jpg")
+        client = Client(f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/", verbose=False)
+        outputs = client.predict(handle_file(str(tmp_path / "leaf.jpg")), api_name="/run_compare")
+        local_summary = outputs[2]
+        assert "`v1`" in local_summary, local_summary  # the local model (Ray Serve) answered with v1
+        assert list((tmp_path / "backend" / "prediction-log").glob("*.jsonl"))
+    finally:
+        run_id = (run_local.read_pid_file(tmp_path / "run" / "ray.pid") or (0, ""))[1]
+        stopped = _script("stop", env=env, timeout=300)
+    assert stopped.returncode == 0
+    assert {"stopped ray", "stopped backend", "stopped web", "stopped dagster"} <= {
+        " ".join(line.split()[:2]) for line in stopped.stdout.splitlines()
+    }
+    assert run_id and not _run_processes(run_id), "processes of the run survived `stop`"
