@@ -22,7 +22,7 @@ BENCHMARKS = {
     "storage": ["agrorisk-models", "bench"],
     "crawler": ["agrorisk-crawl", "bench"],
     "training": ["agrorisk-train", "bench"],
-    "inference": ["agrorisk-ray", "bench", "--concurrency", "8", "--requests", "200"],
+    "inference": ["agrorisk-ray", "bench", "--smoke-model", "--concurrency", "8", "--requests", "100"],
     "backend": ["agrorisk-backend", "bench"],
     "drift": ["agrorisk-pipeline", "bench"],
 }
