@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs the outside parts the test suite starts for real, when they are missing:
-# Label Studio in its own venv, Debian chromium (browser tests) and nginx (gateway tests).
+# Label Studio in its own venv, Debian chromium (browser tests), nginx (gateway tests) and
+# PostgreSQL (Optuna's shared-study storage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -x dataset-labeling/scripts/install-label-studio.sh ] || [ -f dataset-labeling/scripts/install-label-studio.sh ]; then
-  bash dataset-labeling/scripts/install-label-studio.sh
-fi
+bash dataset-labeling/scripts/install-label-studio.sh
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -d /usr/lib/postgresql ] || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
     echo "install-test-deps: need ${missing[*]} (apt-get) but not root and no sudo; those tests will skip" >&2

@@ -17,5 +17,5 @@ fi
 
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --upgrade pip
-"$VENV/bin/pip" install --quiet label-studio
+"$VENV/bin/pip" install --quiet "label-studio==1.23.*"
 echo "Label Studio installed in $VENV"
