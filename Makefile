@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 UV_BOOTSTRAP := .tools/bin/uv
-UV := $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP))
+# A `uv` that really runs (a pyenv shim may exist for another Python version), else bootstrap one.
+UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(UV_BOOTSTRAP))
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := common minio-storage yolov11-train crawler gemini-integration dataset-labeling \
@@ -21,7 +22,7 @@ $(UV_BOOTSTRAP):
 	@echo ">> uv not found: bootstrapping it from PyPI into .tools/"
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
-$(VENV)/.installed: uv.lock $(PYPROJECTS) | $(if $(shell command -v uv 2>/dev/null),,$(UV_BOOTSTRAP))
+$(VENV)/.installed: uv.lock $(PYPROJECTS) | $(filter $(UV_BOOTSTRAP),$(UV))
 	$(UV) sync --all-packages --locked
 	@touch $@
 
@@ -53,8 +54,8 @@ requirements-check: install ## fail when a requirements.txt is out of date with 
 	    echo "$$p/requirements.txt is out of date: run 'make requirements'"; status=1; fi; \
 	done; exit $$status
 
-demo: install ## the whole flow on one machine with embedded defaults
-	@echo "make demo: not yet built (issue 13)"; exit 1
+demo: install ## the whole flow on one machine: photos -> dataset -> YOLO11 -> registry -> served; prints the URLs (DEMO_ARGS=...)
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 COMPOSE ?= docker compose
 HAVE_COMPOSE := $(shell $(COMPOSE) version >/dev/null 2>&1 && echo yes)

@@ -104,3 +104,10 @@ def test_bench_writes_its_timing(tmp_path):
     assert run.exit_code == 0, run.output
     results = json.loads(out.read_text())
     assert results["rows"] == 500 and results["drift_500_rows_s"] > 0 and results["columns"] >= 20
+
+
+def test_cli_materialize_rejects_an_unknown_asset(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGRORISK_PIPELINE_WORK_DIR", str(tmp_path))
+    run = runner.invoke(app, ["materialize", "--select", "no_such_asset"])
+    assert run.exit_code == 1
+    assert "bad asset selection 'no_such_asset'" in run.output and "Traceback" not in run.output

@@ -50,3 +50,13 @@ def test_gate_refuses_a_worse_candidate_and_accepts_within_the_margin():
     assert quality_gate(0.10, None, margin=0.02).passed is True
     refused = quality_gate(0.60, 0.60, margin=-0.05)
     assert refused.passed is False and "0.650" in refused.reason
+
+
+def test_a_relative_dataset_without_a_path_key_is_read_from_its_folder(tmp_path, monkeypatch):
+    data_yaml = generate_leaf_dataset(tmp_path / "ds", RISKS, images_per_class=4, imgsz=64)
+    data_yaml.write_text(
+        "\n".join(line for line in data_yaml.read_text().splitlines() if not line.startswith("path:"))
+    )
+    monkeypatch.chdir(tmp_path)
+    quality = check_dataset("ds/data.yaml")
+    assert quality.split_images == {"train": 6, "val": 2} and quality.problems(5.0) == []

@@ -43,7 +43,6 @@ STANDARD_TOOLS = {
 OTHER_VENVS = (REPO / ".venv-labelstudio" / "bin",)
 HELP_ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "YOLO_OFFLINE": "1"}
 SETTINGS_PAGES = {
-    "common": "common",
     "crawler": "crawler",
     "dataset-labeling": "dataset-labeling",
     "gemini-integration": "gemini-integration",
@@ -242,7 +241,9 @@ def check_command(tokens: list[str]) -> list[str]:
     rest = list(args)
     while rest and not rest[0].startswith("-") and tree["commands"]:
         if rest[0] not in tree["commands"]:
-            return [f"`{program} {' '.join(path)}` has no sub-command {rest[0]!r} (has: {sorted(tree['commands'])})"]
+            return [
+                f"`{program} {' '.join(path)}` has no sub-command {rest[0]!r} (has: {sorted(tree['commands'])})"
+            ]
         path.append(rest.pop(0))
         tree = tree["commands"][path[-1]]
     if tree["commands"] and not rest:
@@ -311,9 +312,7 @@ def test_runnable_block_uses_only_real_commands_and_options(block):
     assert not problems, f"{block.page}:{block.line}\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in ALL_BLOCKS if b.execute], ids=lambda b: f"{b.page}:{b.line}"
-)
+@pytest.mark.parametrize("block", [b for b in ALL_BLOCKS if b.execute], ids=lambda b: f"{b.page}:{b.line}")
 def test_cheap_blocks_run(block):
     env = {**HELP_ENV, "PATH": f"{BIN}:{os.environ['PATH']}"}
     run = subprocess.run(
@@ -374,18 +373,23 @@ def _settings_env_vars() -> dict[str, set[str]]:
     return found
 
 
-def _env_literals_in_code() -> set[str]:
-    names = set()
+def _env_names_in_code() -> tuple[set[str], list[re.Pattern]]:
+    """AGRORISK_* names the code, scripts and deploy files spell out, and f-string templates of names
+    (`AGRORISK_RUN_{name.upper()}_PORT`) as patterns."""
+    names, patterns = set(), []
     sources = [*REPO.glob("*/src/**/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("deploy/**/*")]
     for path in [*sources, REPO / "docker-compose.yml"]:
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
             names |= set(re.findall(r"\b(AGRORISK_[A-Z0-9_]*[A-Z0-9_])\b", text))
-    return names
+            for head, tail in re.findall(r"\b(AGRORISK_[A-Z0-9_]*)\{[^}]*\}([A-Z0-9_]*)", text):
+                patterns.append(re.compile(rf"{head}[A-Z0-9_]+{tail}"))
+    return names, patterns
 
 
 def test_every_setting_the_docs_name_is_read_by_the_code():
-    known = set().union(*_settings_env_vars().values()) | _env_literals_in_code()
+    literals, templates = _env_names_in_code()
+    known = set().union(*_settings_env_vars().values()) | literals
     problems = []
     for page in doc_pages():
         for match in re.finditer(r"AGRORISK_[A-Z0-9_]+(\*)?", page.read_text(encoding="utf-8")):
@@ -393,7 +397,8 @@ def test_every_setting_the_docs_name_is_read_by_the_code():
             prefix = name.endswith("_") or match.group(1)
             real = any(k.startswith(name) for k in known) if prefix else name in known
             nested = any(name.startswith(k + "__") for k in known)
-            if not (real or nested):
+            templated = any(t.fullmatch(name) for t in templates)
+            if not (real or nested or templated):
                 problems.append(f"{page.relative_to(REPO)}: {name} is read by no code")
     assert not problems, "\n".join(sorted(set(problems)))
 

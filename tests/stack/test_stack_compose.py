@@ -50,6 +50,7 @@ STATE = {
     "label-studio": "/label-studio/data",
     "triton-repo": "/models",
     "triton": "/models",
+    "triton-sync": "/models",
     "backend": "/data/backend",
     "dagster-code": "/data/dagster",
     "dagster-webserver": "/data/dagster",
@@ -92,7 +93,14 @@ WIRING = {
         "AGRORISK_STORAGE_ENDPOINT",
         "AGRORISK_STORAGE_SECRET_KEY",
     },
-    "dagster-code": {"DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_PASSWORD", "AGRORISK_STORAGE_ENDPOINT"},
+    "dagster-code": {
+        "DAGSTER_HOME",
+        "DAGSTER_POSTGRES_HOST",
+        "DAGSTER_POSTGRES_PASSWORD",
+        "AGRORISK_STORAGE_ENDPOINT",
+        "AGRORISK_PIPELINE_PREDICTION_LOG_DIR",
+    },
+    "triton-sync": {"AGRORISK_TRITON_URL", "AGRORISK_TRITON_REPOSITORY_DIR", "AGRORISK_STORAGE_ENDPOINT"},
     "nginx": {f"AGRORISK_GATEWAY_{n}" for n in ("WEB", "BACKEND", "DAGSTER", "MINIO_CONSOLE", "OPTUNA")},
 }
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|LICENSE|API_KEY", re.I)
@@ -185,7 +193,10 @@ def test_our_images_build_from_their_package_dockerfile_at_the_repo_root(compose
         dockerfile = REPO / build["dockerfile"]
         folder = build["dockerfile"].split("/")[0]
         assert (REPO / folder / "pyproject.toml").exists() or folder == "deploy", f"{name}: {folder}"
-        assert service["image"].startswith(f"agrorisk/{Path(build['dockerfile']).parent.name}:"), name
+        expected = Path(build["dockerfile"]).parent.name
+        if build["dockerfile"].endswith("Dockerfile.server"):
+            expected = "triton-server"
+        assert service["image"].startswith(f"agrorisk/{expected}:"), f"{name}: {service['image']}"
         if not dockerfile.exists():
             not_yet.append(build["dockerfile"])
     if not_yet:
@@ -336,8 +347,12 @@ def test_postgres_init_creates_the_databases_the_tools_use(compose):
     dagster = _env(compose["services"]["dagster-code"])
     label_studio = _env(compose["services"]["label-studio"])
     optuna_url = compose["services"]["optuna-dashboard"]["command"][0]
-    assert {dagster["DAGSTER_PG_DB"], label_studio["POSTGRE_NAME"], optuna_url.rsplit("/", 1)[1]} == created
-    assert dagster["DAGSTER_PG_USERNAME"] == dagster["DAGSTER_PG_DB"]
+    assert {
+        dagster["DAGSTER_POSTGRES_DB"],
+        label_studio["POSTGRE_NAME"],
+        optuna_url.rsplit("/", 1)[1],
+    } == created
+    assert dagster["DAGSTER_POSTGRES_USER"] == dagster["DAGSTER_POSTGRES_DB"]
     assert label_studio["POSTGRE_USER"] == label_studio["POSTGRE_NAME"]
     assert optuna_url.split("//")[1].startswith("optuna:")
 
@@ -358,16 +373,21 @@ def test_minio_init_creates_the_buckets_the_registry_uses(compose):
 def test_dagster_instance_and_workspace_match_the_compose_services(compose):
     import yaml
 
-    workspace = yaml.safe_load((REPO / "deploy/dagster/workspace.yaml").read_text())
+    # The dagster-pipeline image carries these two files in /opt/dagster/deploy (its DAGSTER_HOME).
+    assert _env(compose["services"]["dagster-code"])["DAGSTER_HOME"] == "/opt/dagster/deploy"
+    workspace = yaml.safe_load((REPO / "dagster-pipeline/deploy/workspace.yaml").read_text())
     server = workspace["load_from"][0]["grpc_server"]
     code = compose["services"]["dagster-code"]
     assert server["host"] == "dagster-code" and str(server["port"]) in code["command"]
     assert "agrorisk_pipeline.definitions" in code["command"]
-    instance = yaml.safe_load((REPO / "deploy/dagster/dagster.yaml").read_text())
+    instance = yaml.safe_load((REPO / "dagster-pipeline/deploy/dagster.yaml").read_text())
     env_names = {
         v["env"] for v in instance["storage"]["postgres"]["postgres_db"].values() if isinstance(v, dict)
     }
     assert env_names <= set(_env(code))
+    for name in ("dagster-webserver", "dagster-daemon"):
+        command = compose["services"][name]["command"]
+        assert command[command.index("-w") + 1] == "/opt/dagster/deploy/workspace.yaml"
     webserver = compose["services"]["dagster-webserver"]["command"]
     assert webserver[webserver.index("--path-prefix") + 1] == "/dagster"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
@@ -33,7 +33,10 @@ class Settings(AgroRiskSettings):
 
     engine: Literal["ray", "triton"] = Field(default="ray", description="which local model server to ask")
     ray_url: str = "http://127.0.0.1:8000"
-    triton_url: str = "http://127.0.0.1:8010"
+    triton_url: str = Field(
+        default="127.0.0.1:8000", description="host:port of Triton's HTTP or gRPC endpoint"
+    )
+    triton_protocol: Literal["http", "grpc"] = "http"
     triton_model: str = "agrorisk_detector"
     request_timeout_s: float = Field(default=30.0, gt=0, description="timeout for calls to the model servers")
     gemini_timeout_s: float = Field(default=60.0, gt=0, description="timeout for one Gemini answer")
@@ -60,6 +63,12 @@ class Settings(AgroRiskSettings):
     links: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LINKS))
     wandb_url: str = Field(default="/wandb/", description="W&B UI base for run links in /v1/models")
     cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("triton_url")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        """tritonclient wants host:port; accept a URL too."""
+        return value.split("://", 1)[-1].rstrip("/")
 
     @property
     def prediction_log_dir(self) -> Path:

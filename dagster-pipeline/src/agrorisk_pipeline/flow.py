@@ -76,8 +76,9 @@ def materialize_flow(
             [*flow_assets(), *flow_checks()], resources=resources, instance=instance, selection=selection,
             raise_on_error=False,
         )  # fmt: skip
-    except dg.DagsterInvalidSubsetError as exc:
-        raise ValueError(f"bad asset selection {selection!r}: {str(exc).splitlines()[0]}") from None
+    except (dg.DagsterInvalidSubsetError, dg.DagsterInvalidDefinitionError) as exc:
+        cause = exc.__cause__ or exc
+        raise ValueError(f"bad asset selection {selection!r}: {str(cause).splitlines()[0]}") from None
     summary, failed = [], []
     for event in result.all_events:
         if event.is_step_success and on_step:

@@ -84,8 +84,8 @@ def check_dataset(data_yaml: str | Path) -> DatasetQuality:
     """Scan every split of a YOLO dataset (images/<split>, labels/<split>)."""
     data_yaml = Path(data_yaml)
     data = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
-    root = Path(data.get("path") or data_yaml.parent)
-    root = root if root.is_absolute() else data_yaml.parent / root
+    root = Path(data["path"]) if data.get("path") else data_yaml.parent
+    root = root if root.is_absolute() or not data.get("path") else data_yaml.parent / root
     names = _names(data)
     class_images: Counter[str] = Counter({n: 0 for n in names})
     split_images: dict[str, int] = {}

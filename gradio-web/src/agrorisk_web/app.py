@@ -33,25 +33,25 @@ def build_demo(settings: Settings) -> gr.Blocks:
 
     async def run_compare(photo: str | None):
         if not photo:
-            return (*_EMPTY_COMPARE, "⚠️ Завантажте фото / upload a photo first", None)
+            return (*_EMPTY_COMPARE, "⚠ Завантажте фото / upload a photo first", None)
         path = Path(photo)
         data = path.read_bytes()
         try:
             result = await backend.compare(data, path.name)
         except BackendError as exc:
-            return (*_EMPTY_COMPARE, f"⚠️ {exc}", None)
+            return (*_EMPTY_COMPARE, f"⚠ {exc}", None)
         with Image.open(path) as opened:
             image = ImageOps.exif_transpose(opened).convert("RGB")
-        status = "✅ Готово / done"
+        status = "✓ Готово / done"
         failed = [side for side in ("local", "gemini") if result[side].get("error")]
         if failed:
-            status = "⚠️ " + " · ".join(
+            status = "⚠ " + " · ".join(
                 f"{'YOLO' if side == 'local' else 'Gemini'}: {result[side]['error']}" for side in failed
             )
         return (
             annotate(image, result["local"]["detections"]),
             annotate(image, result["gemini"]["detections"]),
-            views.side_summary("YOLO (локальна модель / local model)", result["local"]),
+            views.side_summary("YOLO", result["local"]),
             views.side_summary("Gemini", result["gemini"]),
             views.comparison_rows(result),
             views.agreement_summary(result),
@@ -64,7 +64,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         verdict: str, state: dict[str, Any] | None, source: str, correct_risk: str | None
     ):
         if not state:
-            return "⚠️ Спершу порівняйте фото / compare a photo first"
+            return "⚠ Спершу порівняйте фото / compare a photo first"
         path = Path(state["photo"])
         fields = {"verdict": verdict, "source": source, "request_id": state["request_id"]}
         if correct_risk:
@@ -72,7 +72,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         try:
             await backend.feedback(path.read_bytes(), path.name, fields)
         except BackendError as exc:
-            return f"⚠️ {exc}"
+            return f"⚠ {exc}"
         return "Дякуємо! Відгук збережено для розмітки / thank you, saved for labelling."
 
     async def feedback_right(state, source, correct_risk):
@@ -85,7 +85,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         try:
             risks = await backend.risks()
         except BackendError as exc:
-            return [], f"<p>⚠️ {exc}</p>", gr.update(choices=[]), gr.update(choices=[])
+            return [], f"<p>⚠ {exc}</p>", gr.update(choices=[]), gr.update(choices=[])
         return (
             risks,
             views.catalog_cards(risks),
@@ -97,18 +97,18 @@ def build_demo(settings: Settings) -> gr.Blocks:
         try:
             models = await backend.models()
         except BackendError as exc:
-            return f"⚠️ {exc}", []
+            return f"⚠ {exc}", []
         return views.models_summary(models), views.model_rows(models)
 
     async def load_links():
         try:
             return views.links_html(await backend.links())
         except BackendError as exc:
-            return f"<p>⚠️ {exc}</p>"
+            return f"<p>⚠ {exc}</p>"
 
     with gr.Blocks(title="AgroRisk", analytics_enabled=False) as demo:
         gr.Markdown(
-            "# 🌾 AgroRisk\nРозпізнавання ризиків для посівів за фото · crop risk recognition from photos"
+            "# AgroRisk\nРозпізнавання ризиків для посівів за фото · crop risk recognition from photos"
         )
         risks_state = gr.State([])
         compare_state = gr.State(None)
@@ -130,13 +130,25 @@ def build_demo(settings: Settings) -> gr.Blocks:
                     agreement = gr.Markdown(elem_id="agreement")
             with gr.Row():
                 with gr.Column():
+                    gr.Markdown("### YOLO (локальна модель / local model)")
                     local_image = gr.Image(
-                        label="YOLO", type="pil", format="jpeg", elem_id="local-image", interactive=False
+                        label="YOLO",
+                        show_label=False,
+                        type="pil",
+                        format="jpeg",
+                        elem_id="local-image",
+                        interactive=False,
                     )
                     local_summary = gr.Markdown(elem_id="local-summary")
                 with gr.Column():
+                    gr.Markdown("### Gemini")
                     gemini_image = gr.Image(
-                        label="Gemini", type="pil", format="jpeg", elem_id="gemini-image", interactive=False
+                        label="Gemini",
+                        show_label=False,
+                        type="pil",
+                        format="jpeg",
+                        elem_id="gemini-image",
+                        interactive=False,
                     )
                     gemini_summary = gr.Markdown(elem_id="gemini-summary")
             table = gr.Dataframe(
@@ -163,8 +175,8 @@ def build_demo(settings: Settings) -> gr.Blocks:
                         allow_custom_value=False,
                     )
                 with gr.Row():
-                    right_button = gr.Button("👍 Правильно / Right", elem_id="feedback-right")
-                    wrong_button = gr.Button("👎 Неправильно / Wrong", elem_id="feedback-wrong")
+                    right_button = gr.Button("✓ Правильно / Right", elem_id="feedback-right")
+                    wrong_button = gr.Button("✗ Неправильно / Wrong", elem_id="feedback-wrong")
                 feedback_status = gr.Markdown(elem_id="feedback-status")
         with gr.Tab("Каталог ризиків / Risk catalog", elem_id="tab-catalog"):
             with gr.Row():

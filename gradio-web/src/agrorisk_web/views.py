@@ -45,17 +45,17 @@ def side_summary(title: str, prediction: dict[str, Any]) -> str:
     parts = [
         f"**{title}**",
         f"модель / model `{prediction.get('model_version') or '—'}`",
-        f"⏱ {latency:.0f} ms" if latency is not None else "⏱ —",
-        f"💲 ${cost:.6f}"
+        f"час / time {latency:.0f} ms" if latency is not None else "час / time —",
+        f"вартість / cost ${cost:.6f}"
         if cost
-        else "💲 $0 (локально / local)"
+        else "вартість / cost $0 (локально / local)"
         if prediction["source"] != "gemini"
-        else "💲 —",
+        else "вартість / cost —",
         f"знахідок / detections: {len(prediction['detections'])}",
     ]
     summary = " · ".join(parts)
     if prediction.get("error"):
-        summary += f"\n\n⚠️ {escape(prediction['error'])}"
+        summary += f"\n\n⚠ {escape(prediction['error'])}"
     return summary
 
 
@@ -120,9 +120,9 @@ def guidance_cards(result: dict[str, Any]) -> str:
     return f'<div class="guidance">{"".join(cards)}<p class="disclaimer">{escape(DISCLAIMER)}</p></div>'
 
 
-def catalog_cards(risks: list[dict[str, Any]], query: str = "", crop: str = "") -> str:
+def catalog_cards(risks: list[dict[str, Any]], query: str | None = "", crop: str | None = "") -> str:
     """The Risk catalog tab: every risk matching the search words and crop, as cards."""
-    words = query.lower().split()
+    words = (query or "").lower().split()
     chosen = [
         r
         for r in risks
@@ -189,7 +189,7 @@ def models_summary(models: dict[str, Any]) -> str:
     aliases = ", ".join(f"`{a}` → {v}" for a, v in models["aliases"].items()) or "—"
     text = f"**Реєстр / registry:** `{models['location']}` · **аліаси / aliases:** {aliases}"
     if models.get("error"):
-        text += f"\n\n⚠️ {models['error']}"
+        text += f"\n\n⚠ {models['error']}"
     elif not models["versions"]:
         text += "\n\nМоделей ще немає / no model versions yet."
     return text

@@ -22,7 +22,12 @@ def build_local_detector(settings: Settings) -> DetectorClient:
     if settings.engine == "triton":
         from agrorisk_triton.client import TritonDetectorClient
 
-        return TritonDetectorClient(settings.triton_url, timeout_s=settings.request_timeout_s)
+        return TritonDetectorClient(
+            settings.triton_url,
+            protocol=settings.triton_protocol,
+            timeout_s=settings.request_timeout_s,
+            model_name=settings.triton_model,
+        )
     from agrorisk_ray.client import RayDetectorClient
 
     return RayDetectorClient(settings.ray_url, timeout_s=settings.request_timeout_s)

@@ -11,7 +11,7 @@ from agrorisk_backend.api.schemas import (
     RiskCard,
 )
 from agrorisk_common.catalog import Catalog
-from agrorisk_common.detection import Prediction, match_by_iou
+from agrorisk_common.detection import MatchedPair, Prediction, match_by_iou
 
 
 def prediction_result(prediction: Prediction, request_id: str, catalog: Catalog) -> PredictionResult:
@@ -81,7 +81,13 @@ def _agreement(local: Prediction, gemini: Prediction, same_risk_pairs: int) -> f
     return 1.0 if total == 0 else round(2 * same_risk_pairs / total, 4)
 
 
-def _table(local, gemini, pairs, risk_ids, cards) -> list[CompareRow]:
+def _table(
+    local: Prediction,
+    gemini: Prediction,
+    pairs: list[MatchedPair],
+    risk_ids: list[str],
+    cards: dict[str, RiskCard],
+) -> list[CompareRow]:
     local_conf, gemini_conf = _by_confidence(local), _by_confidence(gemini)
     best_iou: dict[str, float] = {}
     for p in pairs:

@@ -45,24 +45,32 @@ class FlowResource(dg.ConfigurableResource):
         return cls(**{k: v for k, v in values.items() if k in cls.model_fields} | overrides)
 
     def settings(self) -> Settings:
-        return Settings(**self.model_dump())
+        """The flow settings with every folder made absolute (runs may start in another directory)."""
+        settings = Settings(**self.model_dump())
+        folders = ("work_dir", "prediction_log_dir", "feedback_dir", "inbox_dir")
+        return settings.model_copy(update={name: getattr(settings, name).resolve() for name in folders})
 
     @property
     def work(self) -> Path:
-        return Path(self.work_dir)
+        return Path(self.work_dir).resolve()
 
     def train_settings(self, wandb: WandbResource | None = None):
-        """agrorisk_train settings for this flow: runs and the Optuna study live in the work folder."""
+        """agrorisk_train settings for this flow. Runs and the Optuna study live in the work folder
+        unless AGRORISK_TRAIN_PROJECT_DIR / AGRORISK_TRAIN_OPTUNA_STORAGE say otherwise (e.g. a shared
+        PostgreSQL study in the compose stack)."""
         from agrorisk_train.settings import TrainSettings
 
         wandb = wandb or WandbResource(mode="disabled")
-
-        work = self.work.resolve()
+        environment = TrainSettings()
+        work_defaults = {
+            "project_dir": self.work / "runs",
+            "optuna_storage": f"sqlite:///{self.work / 'optuna.db'}",
+        }
         return TrainSettings(
+            **{k: v for k, v in work_defaults.items() if k not in environment.model_fields_set},
             model=self.start_model, epochs=self.epochs, imgsz=self.imgsz, batch=self.batch, device=self.device,
-            plots=self.plots, project_dir=work / "runs", optuna_storage=f"sqlite:///{work / 'optuna.db'}",
-            optuna_study="agrorisk-pipeline", tune_trials=max(1, self.tune_trials), tune_epochs=self.tune_epochs,
-            tune_imgsz_choices=[self.imgsz], tune_batch_choices=[self.batch],
+            plots=self.plots, optuna_study="agrorisk-pipeline", tune_trials=max(1, self.tune_trials),
+            tune_epochs=self.tune_epochs, tune_imgsz_choices=[self.imgsz], tune_batch_choices=[self.batch],
             wandb_project=wandb.project, wandb_entity=wandb.entity, wandb_mode=wandb.mode,
         )  # fmt: skip
 

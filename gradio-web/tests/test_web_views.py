@@ -1,0 +1,153 @@
+"""What the page shows, from backend-shaped JSON: table rows, cards, summaries, annotated boxes."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from agrorisk_common.catalog import load_catalog
+from agrorisk_web import views
+from agrorisk_web.annotate import annotate, colour_of
+
+
+def card(risk_id="wheat-leaf-rust", **extra) -> dict:
+    base = {
+        "id": risk_id,
+        "known": True,
+        "crop": "winter_wheat",
+        "crop_name_uk": "Пшениця озима",
+        "crop_name_en": "Winter wheat",
+        "risk_type": "disease",
+        "name_uk": "Бура іржа",
+        "name_en": "Leaf rust",
+        "latin_name": "Puccinia triticina",
+        "symptoms_uk": "Руді пустули на листі",
+        "has_guidance": True,
+        "guidance": {
+            "control_chemical": "тебуконазол",
+            "economic_threshold": "5 %",
+            "source": "EPPO PP 1/26",
+            "control_agrotechnical": "",
+            "control_biological": "",
+            "bbch": "BBCH 31–75",
+        },
+        "look_alikes": [{"id": "wheat-septoria-leaf-blotch", "name_uk": "Септоріоз", "name_en": "Septoria"}],
+    }
+    return {**base, **extra}
+
+
+def test_comparison_rows_show_both_confidences_and_who_found_it():
+    result = {
+        "table": [
+            {
+                "name_uk": "Бура іржа",
+                "name_en": "Leaf rust",
+                "gemini_confidence": 0.9,
+                "local_confidence": 0.75,
+                "iou": 0.81234,
+                "found_by": "both",
+            },
+            {
+                "name_uk": "Септоріоз",
+                "name_en": "Septoria",
+                "gemini_confidence": None,
+                "local_confidence": 0.4,
+                "iou": None,
+                "found_by": "local",
+            },
+        ]
+    }
+    assert views.comparison_rows(result) == [
+        ["Бура іржа / Leaf rust", "0.90", "0.75", "0.81", "обидві / both"],
+        ["Септоріоз / Septoria", "—", "0.40", "—", "лише YOLO / YOLO only"],
+    ]
+
+
+def test_guidance_card_lists_measures_source_and_escapes_html():
+    html = views.risk_card(card(symptoms_uk="<script>alert(1)</script>"), open_=True)
+    assert html.startswith('<details class="risk-card" data-risk-id="wheat-leaf-rust" open>')
+    assert "тебуконазол" in html and "EPPO PP 1/26" in html and "Септоріоз / Septoria" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_guidance_cards_open_the_first_and_carry_the_disclaimer():
+    result = {
+        "risks": [card(), card("wheat-septoria-leaf-blotch")],
+        "table": [{"risk_id": "wheat-leaf-rust", "found_by": "gemini"}],
+    }
+    html = views.guidance_cards(result)
+    assert html.count("<details") == 2 and html.count(" open>") == 1
+    assert "лише Gemini / Gemini only" in html and "не рецепт" in html
+
+
+def test_side_summary_shows_latency_cost_and_error():
+    ok = views.side_summary(
+        "Gemini",
+        {
+            "source": "gemini",
+            "model_version": "gemini-2.5-flash",
+            "latency_ms": 812.4,
+            "cost_usd": 0.00042,
+            "detections": [{}],
+            "error": None,
+        },
+    )
+    assert "812 ms" in ok and "$0.000420" in ok and "detections: 1" in ok
+    failed = views.side_summary(
+        "Gemini", {"source": "gemini", "detections": [], "error": "Gemini is not configured"}
+    )
+    assert "⚠ Gemini is not configured" in failed
+
+
+def test_catalog_search_matches_every_word_and_crop():
+    net_blotch = card(
+        "barley-net-blotch",
+        crop="barley",
+        name_uk="Сітчаста плямистість",
+        name_en="Net blotch",
+        latin_name="Pyrenophora teres",
+    )
+    risks = [card(), net_blotch]
+    assert views.catalog_cards(risks, "puccinia", "").count("<details") == 1
+    assert views.catalog_cards(risks, "", "barley").count('data-risk-id="barley-net-blotch"') == 1
+    assert "Нічого не знайдено" in views.catalog_cards(risks, "banana", None)
+    assert views.catalog_cards(risks, None, None).count("<details") == 2
+
+
+def test_every_catalog_risk_renders_a_card_with_guidance():
+    for risk in load_catalog():
+        html = views.risk_card(
+            {
+                **risk.model_dump(mode="json"),
+                "known": True,
+                "has_guidance": risk.has_guidance,
+                "crop_name_uk": risk.crop_name_uk,
+                "crop_name_en": risk.crop_name_en,
+                "guidance": risk.model_dump(
+                    include={
+                        "control_agrotechnical",
+                        "control_biological",
+                        "control_chemical",
+                        "economic_threshold",
+                        "bbch",
+                        "source",
+                    }
+                ),
+                "look_alikes": [],
+            }
+        )
+        assert risk.name_uk in html.replace("&#x27;", "'")
+
+
+def test_annotate_draws_each_box_in_its_risk_colour():
+    image = Image.new("RGB", (200, 100), (255, 255, 255))
+    detection = {
+        "risk_id": "wheat-leaf-rust",
+        "name_uk": "Бура іржа",
+        "name_en": "Leaf rust",
+        "confidence": 0.8,
+        "box": {"x1": 0.25, "y1": 0.5, "x2": 0.75, "y2": 0.9},
+    }
+    out = annotate(image, [detection])
+    assert out.size == image.size and image.getpixel((50, 70)) == (255, 255, 255)
+    assert out.getpixel((50, 70)) == colour_of("wheat-leaf-rust")  # the left edge of the box
+    assert out.getpixel((100, 70)) == (255, 255, 255)  # inside the box stays the photo
