@@ -51,7 +51,7 @@ from agrorisk_common.settings import AgroRiskSettings, service_config  # noqa: E
 
 # Sizes per device: (images per class, imgsz, epochs, batch). The CPU row reaches a non-trivial mAP50
 # on drawn leaves in a few minutes on 2 cores; the CUDA row is what a GPU does in about the same time.
-SIZES = {"cpu": (30, 160, 25, 16), "cuda": (80, 320, 60, 32)}
+SIZES = {"cpu": (30, 160, 30, 16), "cuda": (80, 320, 60, 32)}
 
 
 class DemoSettings(AgroRiskSettings):
@@ -191,11 +191,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return fail(console, f"{message} ({type(exc).__name__}; --verbose shows the traceback)")
+        if not isinstance(exc, expected_errors()):
+            message += f" ({type(exc).__name__}; --verbose shows the traceback)"
+        return fail(console, message)
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """Failures with a message written for the user: shown as they are."""
+    from agrorisk_labeling.errors import LabelingError
+    from agrorisk_storage import RegistryError
+
+    return (demo_data.DemoDataError, run_local.RunError, LabelingError, RegistryError, FileNotFoundError)
 
 
 def fail(console: Console, message: str) -> int:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     return 1
 
 
@@ -205,11 +215,9 @@ def run(settings: DemoSettings, args: argparse.Namespace, stages: Stages) -> int
     started = time.perf_counter()
     console = stages.console
     catalog = load_catalog()
+    if settings.crop not in catalog.crops:
+        return fail(console, f"unknown crop {settings.crop!r}; known: {', '.join(sorted(catalog.crops))}")
     risk_ids = [r.id for r in catalog.by_crop(settings.crop)]
-    if not risk_ids:
-        return fail(
-            console, f"no risks for crop {settings.crop!r}; crops: {', '.join(sorted(catalog.crops))}"
-        )
     work_dir = settings.work_dir if settings.work_dir.is_absolute() else REPO / settings.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
 

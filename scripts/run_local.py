@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SERVICES = ("ray", "backend", "web", "dagster")
 KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster")
-DEFAULT_PORTS = {"ray": 8000, "triton": 8010, "backend": 8080, "web": 7860, "dagster": 3000}
+DEFAULT_PORTS = {"ray": 8000, "triton": 8100, "backend": 8080, "web": 7860, "dagster": 3000}
 RUN_MARKER = "AGRORISK_RUN_ID"
 
 
@@ -81,7 +81,7 @@ class RunConfig:
             run_dir=run_dir if run_dir.is_absolute() else REPO / run_dir,
             startup_timeout_s=number("AGRORISK_RUN_STARTUP_TIMEOUT_S", 240.0, float),
             stop_timeout_s=number("AGRORISK_RUN_STOP_TIMEOUT_S", 30.0, float),
-            ray_metrics_port=number("AGRORISK_RUN_RAY_METRICS_PORT", 8090),
+            ray_metrics_port=number("AGRORISK_RUN_RAY_METRICS_PORT", 9101),
         )
 
     def url(self, service: str, path: str = "/") -> str:
@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="run_local.py",
         description=__doc__.split("\n\n")[0]
         + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster; add triton for PyTriton), "
-        "AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8010, backend 8080, web 7860, "
+        "AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, backend 8080, web 7860, "
         "dagster 3000), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -8,11 +8,14 @@ import json
 
 from PIL import Image
 
+from agrorisk_common.features import image_features
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_gemini.testing import FakeReply, finding
 
 RUST = "wheat-leaf-rust"
 SEPTORIA = "wheat-septoria-leaf-blotch"
+LOG_KEYS = {"time", "request_id", "source", "model_version", "image_sha256", "features", "outputs", "detections",
+            "image_path"}  # fmt: skip
 
 
 def upload(data: bytes, name: str = "leaf.jpg") -> dict:
@@ -42,19 +45,14 @@ def test_predict_returns_served_model_detections_with_names_and_guidance(client,
     assert card["symptoms_uk"] and card["look_alikes"]
 
     (record,) = log_records(client)
-    assert record["endpoint"] == "predict" and record["source"] == "yolo" and record["model_version"] == "v1"
-    assert record["n_boxes"] == len(body["detections"]) and len(record["box_areas"]) == record["n_boxes"]
-    assert set(record["features"]) >= {
-        "brightness",
-        "contrast",
-        "saturation",
-        "sharpness",
-        "width",
-        "height",
-        "aspect",
-    }
-    assert record["features"]["width"] == 256.0
-    logged_image = client.app.state.services.settings.prediction_log_dir / record["image_file"]
+    assert record.keys() == LOG_KEYS
+    assert record["source"] == "yolo" and record["model_version"] == "v1"
+    assert record["request_id"] == body["request_id"]
+    with Image.open(io.BytesIO(leaf)) as photo:
+        assert record["features"] == image_features(photo)  # the one feature function drift compares
+    assert record["outputs"]["n_boxes"] == len(body["detections"]) == len(record["detections"])
+    assert record["outputs"]["max_confidence"] == max(d["confidence"] for d in body["detections"])
+    logged_image = client.app.state.services.settings.prediction_log_dir / record["image_path"]
     assert logged_image.read_bytes() == leaf
 
 
@@ -103,9 +101,11 @@ def test_compare_matches_boxes_and_scores_agreement(client, fake_gemini, leaf):
         assert body["only_gemini"] == [other] and rows[other]["found_by"] == "gemini"
     assert {c["id"] for c in body["risks"]} == set(rows)
 
-    records = [r for r in log_records(client) if r["endpoint"] == "compare"]
+    records = [r for r in log_records(client) if r["request_id"] == body["request_id"]]
     assert {r["source"] for r in records} == {"yolo", "gemini"}
-    assert {r["agreement"] for r in records} == {body["agreement"]}
+    assert len({r["image_sha256"] for r in records}) == 1
+    (gemini_record,) = (r for r in records if r["source"] == "gemini")
+    assert gemini_record["outputs"]["top_risk"] == top["risk_id"] and gemini_record["outputs"]["n_boxes"] == 2
 
 
 def test_compare_without_gemini_key_still_gives_the_local_answer(make_client, leaf):
@@ -115,6 +115,8 @@ def test_compare_without_gemini_key_still_gives_the_local_answer(make_client, le
     assert body["local"]["error"] is None and body["local"]["detections"]
     assert body["agreement"] is None
     assert all(row["found_by"] == "local" for row in body["table"])
+    # A failed side is not logged: it would read as a photo with nothing on it in the drift monitor.
+    assert [r["source"] for r in log_records(client)] == ["yolo"]
 
 
 def test_compare_with_the_model_server_down_still_gives_gemini(make_client, fake_gemini, leaf):

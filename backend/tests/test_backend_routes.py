@@ -146,6 +146,16 @@ def test_routes_are_open_without_keys(client):
     assert client.get("/v1/risks").status_code == 200
 
 
+def test_empty_keys_in_the_environment_mean_no_key(make_client, monkeypatch):
+    monkeypatch.setenv("AGRORISK_BACKEND_API_KEY", "")
+    monkeypatch.setenv("AGRORISK_BACKEND_ADMIN_API_KEY", " ")
+    client = make_client()
+    settings = client.app.state.services.settings
+    assert settings.api_key is None and settings.admin_api_key is None
+    assert client.get("/v1/risks").status_code == 200
+    assert client.post("/v1/admin/retrain", json={"reason": "open on a laptop"}).status_code == 202
+
+
 def test_admin_promote_moves_the_alias(make_client, ray_stack, tmp_path):
     _, storage = ray_stack
     registry_copy = StorageSettings(local_root=tmp_path / "registry", cache_dir=tmp_path / "cache")

@@ -59,3 +59,22 @@ def test_prediction_serialises_for_the_api():
     assert Prediction.model_validate_json(pred.model_dump_json()) == pred
     with pytest.raises(ValidationError):
         Prediction(source="yolo", latency_ms=-1)
+
+
+def test_an_empty_optional_setting_means_unset(monkeypatch):
+    from pydantic import SecretStr
+
+    from agrorisk_common.settings import AgroRiskSettings, service_config
+
+    class KeySettings(AgroRiskSettings):
+        model_config = service_config("AGRORISK_TEST_")
+        api_key: SecretStr | None = None
+        name: str = "x"
+
+    monkeypatch.setenv("AGRORISK_TEST_API_KEY", "  ")
+    monkeypatch.setenv("AGRORISK_TEST_NAME", "")
+    settings = KeySettings()
+    assert settings.api_key is None and settings.name == ""
+    monkeypatch.setenv("AGRORISK_TEST_API_KEY", "secret-1")
+    assert KeySettings().api_key.get_secret_value() == "secret-1"
+    assert "secret-1" not in str(KeySettings().public_dict())

@@ -11,8 +11,8 @@ from PIL import ImageEnhance, ImageFilter
 
 from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.features import image_features
+from agrorisk_common.prediction_log import log_record
 from agrorisk_common.procedural import draw_leaf
-from agrorisk_pipeline.prediction_log import log_record
 
 RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"]
 REPO = Path(__file__).resolve().parents[2]

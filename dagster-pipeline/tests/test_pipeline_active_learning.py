@@ -8,10 +8,10 @@ from PIL import Image
 
 from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.features import image_features
+from agrorisk_common.prediction_log import log_record
 from agrorisk_labeling.manifest import read_manifest
 from agrorisk_labeling.settings import Settings as LabelingSettings
 from agrorisk_pipeline.active_learning import queue_for_review, read_feedback, select_for_review
-from agrorisk_pipeline.prediction_log import log_record
 
 RUST, SEPTORIA = "wheat-leaf-rust", "wheat-septoria-leaf-blotch"
 

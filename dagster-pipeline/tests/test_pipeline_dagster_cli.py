@@ -98,7 +98,11 @@ def test_dagster_dev_loads_every_asset_check_sensor_and_schedule(tmp_path):
         assert {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]} == ASSETS
         checks = {c["name"] for a in repo["assetNodes"] for c in a["assetChecksOrError"].get("checks", [])}
         assert checks == {"dataset_quality", "model_quality_gate", "no_drift"}
-        assert {s["name"] for s in repo["sensors"]} == {"retrain_on_drift", "retrain_on_feedback"}
+        assert {s["name"] for s in repo["sensors"]} == {
+            "retrain_on_drift",
+            "retrain_on_feedback",
+            "retrain_on_request",
+        }
         assert {s["name"] for s in repo["schedules"]} == {"nightly_monitoring"}
     finally:
         process.send_signal(signal.SIGTERM)

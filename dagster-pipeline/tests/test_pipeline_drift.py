@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
+from agrorisk_common.prediction_log import LOCAL_SOURCES, append_records, read_records
 from agrorisk_pipeline.cli import app
 from agrorisk_pipeline.drift import compute_drift, records_frame
-from agrorisk_pipeline.prediction_log import append_records, read_records
 
 runner = CliRunner()
 
@@ -51,8 +51,13 @@ def test_log_reader_takes_the_newest_records_and_skips_bad_lines(tmp_path, leaf_
     with (tmp_path / "2026-01-02.jsonl").open("a") as f:
         f.write("not json\n" + json.dumps({"features": {"brightness": 1.0}}) + "\n")
     newest = list(read_records(tmp_path, limit=7))
-    assert len(newest) == 5  # 7 newest lines, 2 of them unusable
-    assert all(r["image_sha256"].startswith("00000002") for r in newest[-3:])
+    assert len(newest) == 7  # the 7 newest usable records; the 2 unusable lines are skipped
+    assert [r["image_sha256"][:8] for r in newest] == ["00000001"] * 2 + ["00000002"] * 5
+    gemini = {**leaf_records(1, seed=6)[0], "source": "gemini"}
+    append_records(tmp_path / "2026-01-03.jsonl", [gemini])
+    assert next(read_records(tmp_path, limit=1))["source"] == "gemini"
+    local = list(read_records(tmp_path, limit=3, sources=LOCAL_SOURCES))
+    assert [r["image_sha256"][:8] for r in local] == ["00000002"] * 3  # Gemini's answer is not the model's
     detections_only = leaf_records(1, seed=4)[0]
     outputs = detections_only.pop("outputs")
     (tmp_path / "only.jsonl").write_text(json.dumps(detections_only) + "\n")

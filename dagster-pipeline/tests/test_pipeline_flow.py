@@ -7,6 +7,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from agrorisk_common.prediction_log import append_records
 from agrorisk_pipeline.defs.resources import (
     FlowResource,
     GeminiResource,
@@ -17,7 +18,6 @@ from agrorisk_pipeline.defs.resources import (
 )
 from agrorisk_pipeline.defs.sensors import retrain_on_drift, retrain_on_feedback
 from agrorisk_pipeline.flow import materialize_flow
-from agrorisk_pipeline.prediction_log import append_records
 from agrorisk_pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -68,6 +68,8 @@ def test_full_flow_registers_a_model_with_its_lineage(flow_run):
     assert models.aliases()["production"] == version.version  # first candidate: no production to beat
     datasets = res["registry"].datasets()
     assert datasets.aliases()["test-frozen"] == "v1"
+    assert meta["dataset_hash"] == datasets.show("v1").metadata["dataset_hash"]  # the labelling content hash
+    assert datasets.show("v1").metadata["dagster_run_id"] == result.run_id
     assert checks(result) == {"dataset_quality": True, "model_quality_gate": True, "no_drift": True}
 
 

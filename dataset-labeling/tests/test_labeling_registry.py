@@ -7,6 +7,8 @@ from ultralytics.data.utils import check_det_dataset
 
 from agrorisk_labeling.build import build_dataset
 from agrorisk_labeling.cli import app
+from agrorisk_labeling.registry import push_dataset
+from agrorisk_storage import DatasetRegistry, StorageSettings
 
 runner = CliRunner()
 
@@ -34,3 +36,20 @@ def test_push_pull_round_trip_and_same_content_is_one_version(make_pool, catalog
 
     missing = runner.invoke(app, ["registry", "pull", "v9", "--dest", str(tmp_path / "x")])
     assert missing.exit_code == 1 and "cannot pull dataset 'v9'" in missing.output
+
+
+def test_push_into_a_given_registry_needs_no_environment(make_pool, catalog, tmp_path, monkeypatch):
+    monkeypatch.setenv("AGRORISK_STORAGE_LOCAL_ROOT", str(tmp_path / "not-this-one"))
+    registry = DatasetRegistry.from_settings(
+        StorageSettings(endpoint="", local_root=tmp_path / "given", cache_dir=tmp_path / "cache")
+    )
+    manifest = make_pool(per_class=5, labelled=True).manifest
+    report = build_dataset(manifest, tmp_path / "ds", catalog)
+
+    first = push_dataset(tmp_path / "ds", {"dagster_run_id": "run-1"}, registry=registry)
+    again = push_dataset(tmp_path / "ds", {"dagster_run_id": "run-2"}, registry=registry)
+    assert first.version == again.version == "v1"
+    assert [v.version for v in registry.list()] == ["v1"]
+    assert first.metadata["dataset_hash"] == report.dataset_hash
+    assert first.metadata["dagster_run_id"] == "run-1"
+    assert not (tmp_path / "not-this-one").exists()

@@ -11,7 +11,7 @@ from agrorisk_common.procedural import generate_leaf_dataset
 from agrorisk_storage import ModelRegistry, StorageSettings
 from agrorisk_train.cli import app
 from agrorisk_train.datasets import dataset_hash
-from agrorisk_train.registering import git_commit
+from agrorisk_train.registering import git_commit, register_model
 
 CONTRACT_KEYS = {"metrics", "train_config", "dataset_version", "dataset_hash", "wandb_run", "optuna_study",
                  "optuna_trial", "git_commit", "creator", "dagster_run_id", "class_names", "imgsz", "comparison"}  # fmt: skip
@@ -48,6 +48,22 @@ def test_push_stores_the_model_files_and_the_contract_metadata(registered, train
     assert meta["metrics"]["map50"] == trained.metrics["map50"]
     assert meta["git_commit"] == git_commit()
     assert meta["comparison"] is None
+
+
+def test_register_records_the_dataset_registry_hash_when_given(
+    registered, registry_env, trained, settings, leaf_data, tmp_path
+):
+    _, registry = registry_env
+    onnx = registry.pull(registered.version) / "best.onnx"  # exported once already: no second export
+    other = ModelRegistry.from_settings(
+        StorageSettings(endpoint="", local_root=tmp_path / "store", cache_dir=tmp_path / "cache")
+    )
+    content_hash = "c0ffee" * 10 + "beef"
+    info = register_model(
+        other, trained, settings, onnx_path=onnx, dataset_version="v3", dataset_hash=content_hash
+    )
+    assert info.metadata["dataset_hash"] == content_hash != dataset_hash(leaf_data)
+    assert info.metadata["dataset_version"] == "v3"
 
 
 def test_finetune_registers_a_new_version_with_the_old_vs_new_comparison(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
@@ -34,7 +34,7 @@ class Settings(AgroRiskSettings):
     engine: Literal["ray", "triton"] = Field(default="ray", description="which local model server to ask")
     ray_url: str = "http://127.0.0.1:8000"
     triton_url: str = Field(
-        default="127.0.0.1:8000", description="host:port of Triton's HTTP or gRPC endpoint"
+        default="127.0.0.1:8100", description="host:port of Triton's HTTP or gRPC endpoint"
     )
     triton_protocol: Literal["http", "grpc"] = "http"
     triton_model: str = "agrorisk_detector"
@@ -46,6 +46,10 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(default=0.5, gt=0, le=1)
 
     data_dir: Path = Field(default=Path(".agrorisk"), description="local store of logs, feedback, requests")
+    prediction_log_dir: Path | None = Field(
+        default=None,
+        description="JSONL prediction log the Dagster drift asset reads; unset: <data_dir>/prediction-log",
+    )
     log_images: bool = Field(default=True, description="keep each predicted photo beside the prediction log")
 
     jobs_max_images: int = Field(default=500, gt=0)
@@ -54,8 +58,12 @@ class Settings(AgroRiskSettings):
         default=None, description="a server folder whose sub-folders a job may read; None forbids folder jobs"
     )
 
-    api_key: SecretStr | None = Field(default=None, description="when set, every /v1 route needs X-API-Key")
-    admin_api_key: SecretStr | None = Field(default=None, description="key for admin routes (else api_key)")
+    api_key: SecretStr | None = Field(
+        default=None, description="when set (non-empty), every /v1 route needs X-API-Key"
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="key for admin routes (else api_key); empty means none"
+    )
 
     public_base_url: str = Field(
         default="", description="prefix for the links, e.g. https://agrorisk.example"
@@ -64,15 +72,24 @@ class Settings(AgroRiskSettings):
     wandb_url: str = Field(default="/wandb/", description="W&B UI base for run links in /v1/models")
     cors_origins: list[str] = Field(default_factory=list)
 
+    @field_validator("api_key", "admin_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: object) -> object:
+        """`AGRORISK_BACKEND_API_KEY=` (as .env.example ships it) means no key, not the empty key."""
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(secret, str) and not secret.strip() else value
+
+    @model_validator(mode="after")
+    def _default_prediction_log_dir(self) -> Settings:
+        if self.prediction_log_dir is None:
+            self.prediction_log_dir = self.data_dir / "prediction-log"
+        return self
+
     @field_validator("triton_url")
     @classmethod
     def _host_port(cls, value: str) -> str:
         """tritonclient wants host:port; accept a URL too."""
         return value.split("://", 1)[-1].rstrip("/")
-
-    @property
-    def prediction_log_dir(self) -> Path:
-        return self.data_dir / "prediction-log"
 
     @property
     def feedback_dir(self) -> Path:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import types
+import typing
+
+from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +27,18 @@ class AgroRiskSettings(BaseSettings):
     """
 
     model_config = service_config("AGRORISK_")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object, info: ValidationInfo) -> object:
+        """`KEY=` in .env means "not set" for optional fields, so an empty secret never counts as a key."""
+        if isinstance(value, str) and not value.strip() and info.field_name:
+            annotation = cls.model_fields[info.field_name].annotation
+            if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(
+                None
+            ) in typing.get_args(annotation):
+                return None
+        return value
 
     def public_dict(self) -> dict:
         """Settings as a dict safe to log or return: secrets shown as '**********' or None."""

@@ -17,10 +17,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from agrorisk_common.detection import Detection, match_by_iou
+from agrorisk_common.prediction_log import LOCAL_SOURCES
 
 log = logging.getLogger(__name__)
-
-LOCAL_SOURCES = ("yolo", "local", "ray", "triton")
 
 
 class QueueItem(BaseModel):

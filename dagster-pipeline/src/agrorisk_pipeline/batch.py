@@ -11,7 +11,7 @@ from PIL import Image
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.features import image_features
-from agrorisk_pipeline.prediction_log import log_record
+from agrorisk_common.prediction_log import log_record
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 

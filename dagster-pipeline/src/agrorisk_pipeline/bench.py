@@ -14,9 +14,9 @@ from pathlib import Path
 
 from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.features import image_features
+from agrorisk_common.prediction_log import append_records, log_record, read_records
 from agrorisk_common.procedural import draw_leaf
 from agrorisk_pipeline.drift import compute_drift, records_frame
-from agrorisk_pipeline.prediction_log import append_records, log_record, read_records
 
 RISKS = ("wheat-septoria-leaf-blotch", "wheat-leaf-rust", "wheat-powdery-mildew")
 

@@ -43,10 +43,16 @@ def drift(
     ] = 0.3,
     window: Annotated[int, typer.Option(min=1, help="compare only the newest N current records")] = 10_000,
     min_rows: Annotated[int, typer.Option(min=1, help="fewer rows on either side: no verdict")] = 30,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="compare only current records of this source (repeatable); default: the local model"
+        ),
+    ] = None,
 ) -> None:
     """Drift of image and prediction features between two prediction logs (Evidently). Exit code 2 on drift."""
+    from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
     from agrorisk_pipeline.drift import compute_drift, records_frame
-    from agrorisk_pipeline.prediction_log import read_records
 
     for name, path in (("reference", reference), ("current", current)):
         if not path.exists():
@@ -55,7 +61,7 @@ def drift(
         with console.status("computing drift…"):
             result = compute_drift(
                 records_frame(read_records(reference)),
-                records_frame(read_records(current, limit=window)),
+                records_frame(read_records(current, limit=window, sources=source or LOCAL_SOURCES)),
                 drift_share=drift_share, min_rows=min_rows, out_dir=out,
             )  # fmt: skip
     except (ValueError, KeyError, OSError) as exc:

@@ -50,6 +50,9 @@ class Settings(AgroRiskSettings):
         default=Path(".agrorisk/prediction-log"), description="backend JSONL log"
     )
     feedback_dir: Path = Field(default=Path(".agrorisk/feedback"), description="backend feedback store")
+    retrain_requests_dir: Path = Field(
+        default=Path(".agrorisk/retrain-requests"), description="backend's POST /v1/admin/retrain requests"
+    )
     inbox_dir: Path = Field(default=Path(".agrorisk/inbox"), description="photos for batch inference")
     drift_share: float = Field(
         default=0.3, gt=0.0, le=1.0, description="dataset drift when this share of columns drifted"

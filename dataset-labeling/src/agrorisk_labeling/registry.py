@@ -24,13 +24,16 @@ def _registry_error() -> type[Exception]:
     return RegistryError
 
 
-def push_dataset(dataset_dir: Path, extra_metadata: dict | None = None):
-    """Push a built dataset folder; metadata carries its hash, class names and split counts."""
+def push_dataset(dataset_dir: Path, extra_metadata: dict | None = None, *, registry=None):
+    """Push a built dataset folder; metadata carries its hash, class names and split counts.
+
+    Same content (same `dataset_hash`) is the same version: pushing it again returns that version.
+    `registry` is a `DatasetRegistry`; by default one is opened from the AGRORISK_STORAGE_ settings."""
     report_path = dataset_dir / "dataset.json"
     if not report_path.is_file():
         raise LabelingError(f"{dataset_dir} is not a built dataset (no dataset.json)")
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    registry = _registry()
+    registry = registry or _registry()
     try:
         versions = registry.list()
     except _registry_error() as exc:

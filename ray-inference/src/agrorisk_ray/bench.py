@@ -2,7 +2,8 @@
 
 Each target gets the same closed-loop load (`concurrency` workers, `requests` in total, images in
 rotation) through its real entry point: the bare target decodes and runs ONNX Runtime in threads of
-this process; Ray Serve and Triton are started locally and called over HTTP by their clients.
+this process; Ray Serve is started locally and Triton runs as its own process (`agrorisk-triton
+serve`), both called over HTTP by their clients.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
+from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, settings_env
 from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
 from agrorisk_ray.model_source import ModelVersion
 from agrorisk_ray.smoke_model import draw_sample
@@ -225,28 +227,26 @@ def run_benchmark(
     finally:
         server.stop()
 
-    triton_settings = None
+    triton_env = None
     if triton:
-        from agrorisk_triton.client import TritonDetectorClient
-        from agrorisk_triton.pytriton_server import DetectorServer
-        from agrorisk_triton.settings import Settings as TritonSettings
-
-        triton_settings = TritonSettings(
-            http_port=free_port(),
-            grpc_port=free_port(),
-            metrics_port=free_port(),
-            reload_interval_s=0,
-            conf_threshold=ray_settings.conf_threshold,
-            iou_threshold=ray_settings.iou_threshold,
-            max_detections=ray_settings.max_detections,
-        )
-        triton_server = DetectorServer(triton_settings, storage)
-        triton_server.start()
-        try:
-            client = TritonDetectorClient(f"127.0.0.1:{triton_settings.http_port}", concurrency=max(levels))
+        http_port = free_port()
+        triton_env = {
+            "AGRORISK_TRITON_HOST": "127.0.0.1",
+            "AGRORISK_TRITON_HTTP_PORT": str(http_port),
+            "AGRORISK_TRITON_GRPC_PORT": str(free_port()),
+            "AGRORISK_TRITON_METRICS_PORT": str(free_port()),
+            "AGRORISK_TRITON_RELOAD_INTERVAL_S": "0",
+            "AGRORISK_TRITON_MODEL_ALIAS": ray_settings.model_alias,
+            "AGRORISK_TRITON_CONF_THRESHOLD": str(ray_settings.conf_threshold),
+            "AGRORISK_TRITON_IOU_THRESHOLD": str(ray_settings.iou_threshold),
+            "AGRORISK_TRITON_MAX_DETECTIONS": str(ray_settings.max_detections),
+        }
+        task = progress.add_task("triton: starting", total=None) if progress else None
+        with TritonProcess({**settings_env("AGRORISK_STORAGE_", storage), **triton_env}, http_port) as server:
+            if progress:
+                progress.remove_task(task)
+            client = TritonHttpDetector(server.url, concurrency=max(levels))
             results += asyncio.run(_load_all("triton", client, images, levels, requests, progress))
-        finally:
-            triton_server.stop()
 
     return BenchReport(
         model_version=model.version,
@@ -258,6 +258,12 @@ def run_benchmark(
         settings={
             "bare": {"intra_op_threads": bare_params.intra_op_threads, "batch": 1},
             "ray": ray_settings.model_dump(mode="json"),
-            "triton": triton_settings.model_dump(mode="json") if triton_settings else None,
+            "triton": _triton_settings(triton_env) if triton_env is not None else None,
         },
     )
+
+
+def _triton_settings(overrides: dict[str, str]) -> dict[str, str]:
+    """The AGRORISK_TRITON_* variables the Triton process ran with (the user's, then the bench's)."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("AGRORISK_TRITON_")}
+    return {k.removeprefix("AGRORISK_TRITON_").lower(): v for k, v in {**env, **overrides}.items()}

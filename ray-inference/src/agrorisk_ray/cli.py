@@ -131,7 +131,8 @@ def bench(
     ] = False,
     smoke_imgsz: Annotated[int, typer.Option(min=32, help="Image size of the smoke model.")] = 320,
     triton: Annotated[
-        bool, typer.Option(help="Include Triton (needs agrorisk-triton-inference installed).")
+        bool,
+        typer.Option(help="Include Triton (started as `agrorisk-triton serve`)."),
     ] = True,
 ) -> None:
     """Load-test bare in-process ONNX Runtime, Ray Serve and Triton on the same model and images.
@@ -140,14 +141,13 @@ def bench(
     throughput as a ratio of bare ONNX Runtime's; writes everything to --out.
     """
     from agrorisk_ray.bench import load_images, run_benchmark, sample_images
+    from agrorisk_ray.bench_triton import TritonUnavailable, triton_executable
 
     if triton:
         try:
-            import agrorisk_triton  # noqa: F401
-        except ImportError:
-            raise fail(
-                "the Triton leg needs agrorisk-triton-inference installed (or pass --no-triton)"
-            ) from None
+            triton_executable()
+        except TritonUnavailable as exc:
+            raise fail(str(exc)) from None
     levels = concurrency or [8]
     settings = Settings()
     with tempfile.TemporaryDirectory() as work:
@@ -165,7 +165,10 @@ def bench(
             console=err,
         )
         with progress:
-            report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
+            try:
+                report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
+            except TritonUnavailable as exc:
+                raise fail(str(exc)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(report.model_dump_json(indent=2))
     table = Table(title=f"model {report.model_version} @ {report.imgsz}px, {report.cpus} CPUs")

@@ -42,7 +42,7 @@ class Settings(AgroRiskSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    metrics_port: int = Field(8080, ge=0, le=65535)
+    metrics_port: int = Field(9101, ge=0, le=65535)
     num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray instance; empty = all")
     app_name: str = "agrorisk-detector"
 

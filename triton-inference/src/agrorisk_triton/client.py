@@ -14,8 +14,9 @@ from agrorisk_triton.tensors import INPUT, OUTPUTS, SOURCE, unpack_prediction
 class TritonDetectorClient:
     """Sends the raw image bytes as the IMAGE tensor and turns the outputs into a Prediction.
 
-    `url` is host:port of Triton's HTTP (default 8000) or gRPC (8001) endpoint. Never raises for a
-    down or failing server: the Prediction's `error` says what went wrong.
+    `url` is host:port of Triton's HTTP or gRPC endpoint (`agrorisk-triton serve`: 8100 / 8101;
+    NVIDIA's container: 8000 / 8001). Never raises for a down or failing server: the Prediction's
+    `error` says what went wrong.
     """
 
     name = "triton"

@@ -36,13 +36,15 @@ class Settings(AgroRiskSettings):
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
 
     host: str = "127.0.0.1"
-    http_port: int = Field(8000, ge=0, le=65535)
-    grpc_port: int = Field(8001, ge=0, le=65535)
-    metrics_port: int = Field(8002, ge=0, le=65535)
+    # 81xx, not Triton's usual 800x: Ray Serve listens on 8000 when both run on one machine.
+    http_port: int = Field(8100, ge=0, le=65535)
+    grpc_port: int = Field(8101, ge=0, le=65535)
+    metrics_port: int = Field(8102, ge=0, le=65535)
     repository_dir: Path = Path(".agrorisk/triton-repository")
 
     url: str = Field(
-        "127.0.0.1:8000", description="where clients reach Triton: host:port (HTTP or gRPC port)"
+        "127.0.0.1:8100",
+        description="where clients reach Triton: host:port (HTTP or gRPC port); NVIDIA's container: 8000",
     )
     protocol: Literal["http", "grpc"] = "http"
     request_timeout_s: float = Field(30.0, gt=0)

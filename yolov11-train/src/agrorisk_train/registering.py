@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agrorisk_train.datasets import dataset_hash
+from agrorisk_train.datasets import dataset_hash as hash_of_dataset
 from agrorisk_train.export import export_onnx
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.training import TrainResult
@@ -34,20 +34,25 @@ def register_model(
     optuna_study: str | None = None,
     optuna_trial: int | None = None,
     dagster_run_id: str | None = None,
+    dataset_hash: str | None = None,
 ):
     """Push best.pt, best.onnx (exported and checked here unless given) and metrics.json as a new
-    version; returns the registry's VersionInfo. `data_yaml` defaults to the one the run trained on."""
+    version; returns the registry's VersionInfo. `data_yaml` defaults to the one the run trained on.
+    `dataset_hash` (e.g. the dataset registry's content hash) is recorded as given; without it the
+    hash of `data_yaml`'s files is computed here."""
     if not result.best_pt.is_file():
         raise FileNotFoundError(f"run {result.run_dir} has no best.pt")
     if onnx_path is None:
         onnx_path = export_onnx(result.best_pt, settings, imgsz=result.imgsz).onnx_path
     data_yaml = data_yaml or result.train_config.get("data")
+    if dataset_hash is None and data_yaml:
+        dataset_hash = hash_of_dataset(data_yaml)
     metadata = {
         "metrics": _finite(result.metrics),
         "train_config": _finite(result.train_config),
         "start_weights": result.start,
         "dataset_version": dataset_version,
-        "dataset_hash": dataset_hash(data_yaml) if data_yaml else None,
+        "dataset_hash": dataset_hash,
         "wandb_run": result.wandb_run,
         "optuna_study": optuna_study,
         "optuna_trial": optuna_trial,

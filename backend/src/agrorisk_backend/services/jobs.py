@@ -129,10 +129,10 @@ class JobManager:
             job.failed += 1
             return
         if job.use_gemini:
-            result = await self.recognition.compare(image, endpoint="jobs")
+            result = await self.recognition.compare(image)
             item.local, item.gemini, item.agreement = result.local, result.gemini, result.agreement
         else:
-            item.local = await self.recognition.predict(image, endpoint="jobs", use_gemini=False)
+            item.local = await self.recognition.predict(image, use_gemini=False)
         item.status = "done"
         job.done += 1
 

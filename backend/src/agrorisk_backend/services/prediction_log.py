@@ -1,8 +1,14 @@
-"""The prediction log: one JSON line per prediction (image features + outputs), per UTC day.
+"""The prediction log (CONTRACTS.md) the Dagster drift and active-learning assets read
+(`agrorisk_common.prediction_log.read_records`): one JSON line per recogniser answer, per UTC day.
 
-Layout (read by the Dagster drift and active-learning assets):
-  <dir>/YYYY-MM-DD.jsonl        one record per line (see `PredictionRecord`)
-  <dir>/images/<sha256>.<ext>   the photo, when image logging is on
+Layout:
+  <dir>/YYYY-MM-DD.jsonl        one line per answer: time, request_id, source, model_version,
+                                image_sha256, features (`image_features`), outputs
+                                (`prediction_features`), detections, image_path
+  <dir>/images/<sha256>.<ext>   the photo, when image logging is on (`image_path` is relative to <dir>)
+
+Failed answers (a recogniser down, Gemini unconfigured) are not logged: with no detections they
+would read as photos with nothing on them and skew the output drift. Metrics count them.
 """
 
 from __future__ import annotations
@@ -12,33 +18,12 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-
-from pydantic import BaseModel
+from typing import Any
 
 from agrorisk_common.detection import Prediction
+from agrorisk_common.prediction_log import log_record
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/bmp": "bmp"}
-
-
-class PredictionRecord(BaseModel):
-    """One logged prediction. `features` come from `image_features`; the rest describes the output."""
-
-    ts: str
-    request_id: str
-    endpoint: str
-    source: str
-    model_version: str | None
-    error: str | None
-    latency_ms: float | None
-    cost_usd: float | None
-    image_sha256: str
-    image_file: str | None
-    features: dict[str, float]
-    risk_ids: list[str]
-    confidences: list[float]
-    box_areas: list[float]
-    n_boxes: int
-    agreement: float | None = None
 
 
 class PredictionLog:
@@ -53,58 +38,36 @@ class PredictionLog:
         self,
         *,
         request_id: str,
-        endpoint: str,
         image: bytes,
         mime_type: str,
         features: dict[str, float],
         predictions: list[Prediction],
-        agreement: float | None = None,
-    ) -> list[PredictionRecord]:
+    ) -> list[dict[str, Any]]:
+        """Log the successful answers about one photo (and the photo itself, once); returns the records."""
+        answered = [p for p in predictions if p.error is None]
+        if not answered:
+            return []
         now = datetime.now(UTC)
         sha256 = hashlib.sha256(image).hexdigest()
-        image_file = f"images/{sha256}.{_EXTENSIONS.get(mime_type, 'img')}" if self.log_images else None
+        image_path = f"images/{sha256}.{_EXTENSIONS.get(mime_type, 'img')}" if self.log_images else None
         records = [
-            PredictionRecord(
-                ts=now.isoformat(),
-                request_id=request_id,
-                endpoint=endpoint,
-                source=p.source,
-                model_version=p.model_version,
-                error=p.error,
-                latency_ms=p.latency_ms,
-                cost_usd=p.cost_usd,
-                image_sha256=sha256,
-                image_file=image_file,
-                features=features,
-                risk_ids=[d.risk_id for d in p.detections],
-                confidences=[d.confidence for d in p.detections],
-                box_areas=[round(d.box.area, 6) for d in p.detections],
-                n_boxes=len(p.detections),
-                agreement=agreement,
+            log_record(
+                p, features, time=now, request_id=request_id, image_sha256=sha256, image_path=image_path
             )
-            for p in predictions
+            for p in answered
         ]
-        lines = "".join(r.model_dump_json() + "\n" for r in records)
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         async with self._lock:
-            await asyncio.to_thread(self._write, now, lines, image_file, image)
+            await asyncio.to_thread(self._write, now, lines, image_path, image)
         return records
 
-    def _write(self, now: datetime, lines: str, image_file: str | None, image: bytes) -> None:
+    def _write(self, now: datetime, lines: str, image_path: str | None, image: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        if image_file is not None:
-            path = self.directory / image_file
+        if image_path is not None:
+            path = self.directory / image_path
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(image)
+        # The line goes last: a reader that sees it can rely on the photo being there.
         with (self.directory / f"{now:%Y-%m-%d}.jsonl").open("a", encoding="utf-8") as log_file:
             log_file.write(lines)
-
-
-def read_prediction_log(directory: Path) -> list[PredictionRecord]:
-    """Every record in the log folder, oldest day first (for the drift and active-learning assets)."""
-    records = []
-    for path in sorted(Path(directory).glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                records.append(PredictionRecord.model_validate(json.loads(line)))
-    return records

@@ -43,38 +43,30 @@ class Recognition:
     async def ask_gemini(self, image: CheckedImage) -> Prediction:
         return await self._ask(self.gemini, image, self.gemini_timeout_s)
 
-    async def predict(self, image: CheckedImage, endpoint: str, use_gemini: bool) -> PredictionResult:
+    async def predict(self, image: CheckedImage, use_gemini: bool) -> PredictionResult:
         request_id = uuid.uuid4().hex
         prediction = await (self.ask_gemini(image) if use_gemini else self.ask_local(image))
-        await self.log(request_id, endpoint, image, [prediction])
+        await self.log(request_id, image, [prediction])
         return prediction_result(prediction, request_id, self.catalog)
 
-    async def compare(self, image: CheckedImage, endpoint: str = "compare") -> CompareResult:
+    async def compare(self, image: CheckedImage) -> CompareResult:
         """Both recognisers at once; a failure of one leaves the other's answer intact."""
         request_id = uuid.uuid4().hex
         local, gemini = await asyncio.gather(self.ask_local(image), self.ask_gemini(image))
         result = compare_result(local, gemini, request_id, self.catalog, self.iou_threshold)
         if result.agreement is not None:
             self.metrics.agreement.observe(result.agreement)
-        await self.log(request_id, endpoint, image, [local, gemini], result.agreement)
+        await self.log(request_id, image, [local, gemini])
         return result
 
-    async def log(
-        self,
-        request_id: str,
-        endpoint: str,
-        image: CheckedImage,
-        predictions: list[Prediction],
-        agreement: float | None = None,
-    ) -> None:
+    async def log(self, request_id: str, image: CheckedImage, predictions: list[Prediction]) -> None:
+        """The answers about one photo into the prediction log the drift monitor reads."""
         await self.prediction_log.record(
             request_id=request_id,
-            endpoint=endpoint,
             image=image.model_bytes,
             mime_type=image.model_mime_type,
             features=image.features,
             predictions=predictions,
-            agreement=agreement,
         )
 
     async def _ask(self, detector: DetectorClient, image: CheckedImage, timeout_s: float) -> Prediction:

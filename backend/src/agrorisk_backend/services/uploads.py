@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from agrorisk_backend.services.image_features import image_features
+from agrorisk_common.features import image_features
 from agrorisk_common.images import DecodedImage, decode_image, encode_jpeg
 
 # Types every recogniser (ONNX pre-processing and Gemini) reads as they are.

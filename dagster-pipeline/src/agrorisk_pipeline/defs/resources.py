@@ -32,6 +32,7 @@ class FlowResource(dg.ConfigurableResource):
     eval_conf: float
     prediction_log_dir: str
     feedback_dir: str
+    retrain_requests_dir: str
     inbox_dir: str
     drift_share: float
     drift_window: int
@@ -47,7 +48,7 @@ class FlowResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """The flow settings with every folder made absolute (runs may start in another directory)."""
         settings = Settings(**self.model_dump())
-        folders = ("work_dir", "prediction_log_dir", "feedback_dir", "inbox_dir")
+        folders = ("work_dir", "prediction_log_dir", "feedback_dir", "retrain_requests_dir", "inbox_dir")
         return settings.model_copy(update={name: getattr(settings, name).resolve() for name in folders})
 
     @property

@@ -1,4 +1,7 @@
-"""Sensors that launch retraining: on dataset drift, and on enough new feedback or human labels."""
+"""Sensors that launch retraining: on dataset drift, on enough new feedback or human labels, and on
+a retrain request of the backend's admin API."""
+
+import json
 
 import dagster as dg
 
@@ -55,3 +58,35 @@ def retrain_on_feedback(context: dg.SensorEvaluationContext, flow: FlowResource)
     return dg.RunRequest(
         run_key=f"feedback-{new[-1]}", tags={TRIGGER_TAG: "feedback", "agrorisk/new_signals": str(len(new))}
     )
+
+
+@dg.sensor(job=retrain_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def retrain_on_request(context: dg.SensorEvaluationContext, flow: FlowResource):
+    """Each request file of the backend's `POST /v1/admin/retrain` launches one retraining run.
+
+    Request files are named `<UTC time>-<id>.json`, so names sort by time; the cursor is the name of
+    the newest file handled. On by default: it only acts on an explicit request of an admin."""
+    folder = flow.settings().retrain_requests_dir
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    new = [path for path in files if path.name > (context.cursor or "")]
+    if not new:
+        return dg.SkipReason(f"no new retrain request in {folder}")
+    runs = []
+    for path in new:
+        try:
+            request = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            context.log.warning("skipping unreadable retrain request %s: %s", path.name, exc)
+            continue
+        context.log.info("retrain request %s (%s): requesting retraining", path.name, request.get("reason"))
+        runs.append(
+            dg.RunRequest(
+                run_key=f"request-{path.stem}",
+                tags={
+                    TRIGGER_TAG: "request",
+                    "agrorisk/request_id": str(request.get("id", path.stem))[:64],
+                    "agrorisk/reason": str(request.get("reason", ""))[:200],
+                },
+            )
+        )
+    return dg.SensorResult(run_requests=runs, cursor=new[-1].name)

@@ -48,10 +48,11 @@ async def promote(body: PromoteIn, services: ServicesDep) -> ModelVersionOut:
     "/retrain", response_model=RetrainRequest, status_code=202, summary="Ask the pipeline to retrain"
 )
 async def retrain(body: RetrainIn, services: ServicesDep) -> RetrainRequest:
-    """Writes a retrain request file; the Dagster retrain sensor picks it up and launches the job."""
+    """Writes a retrain request file; the Dagster sensor `retrain_on_request` launches the `retrain` job."""
     now = datetime.now(UTC)
     request_id = uuid.uuid4().hex
-    path = services.settings.retrain_requests_dir / f"{now:%Y%m%dT%H%M%S}-{request_id}.json"
+    # Names sort by time (to the microsecond): the sensor's cursor is the newest name it handled.
+    path = services.settings.retrain_requests_dir / f"{now:%Y%m%dT%H%M%S%fZ}-{request_id}.json"
     payload = {"id": request_id, "created_at": now.isoformat(), "reason": body.reason}
     await asyncio.to_thread(_write_json, path, payload)
     return RetrainRequest(**payload, file=str(path))

@@ -14,4 +14,4 @@ router = APIRouter(prefix="/v1", tags=["recognise"])
 async def gemini(image: CheckedUpload, services: ServicesDep) -> PredictionResult:
     """Detections with risk names, guidance cards, latency and cost in USD. Without a key the
     answer has `error` 'Gemini is not configured'."""
-    return await services.recognition.predict(image, endpoint="gemini", use_gemini=True)
+    return await services.recognition.predict(image, use_gemini=True)

@@ -14,4 +14,4 @@ router = APIRouter(prefix="/v1", tags=["recognise"])
 async def predict(image: CheckedUpload, services: ServicesDep) -> PredictionResult:
     """Detections with risk names, guidance cards, latency and model version. A down model server
     answers 200 with `error` set, so a client can show what happened."""
-    return await services.recognition.predict(image, endpoint="predict", use_gemini=False)
+    return await services.recognition.predict(image, use_gemini=False)

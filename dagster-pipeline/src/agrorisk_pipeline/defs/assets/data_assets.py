@@ -169,6 +169,7 @@ def dataset_version(
     """The YOLO dataset built from the pool and kept as a version in the dataset registry (same content,
     same version). The first version's test split becomes the frozen test set (alias `test-frozen`)."""
     from agrorisk_labeling.build import build_dataset
+    from agrorisk_labeling.registry import push_dataset
 
     manifest = flow.settings().manifest
     labeling = label_studio.labeling_settings(manifest)
@@ -179,16 +180,7 @@ def dataset_version(
         phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
     )  # fmt: skip
     datasets = registry.datasets()
-    # agrorisk_labeling.registry.push_dataset opens the registry from the environment only, so the
-    # configured registry is used here directly, with the same same-hash-same-version rule.
-    info = next((v for v in datasets.list() if v.metadata.get("dataset_hash") == report.dataset_hash), None)
-    if info is None:
-        info = datasets.push_dir(
-            out,
-            {"dataset_hash": report.dataset_hash, "class_names": report.class_names,
-             "balance": [b.model_dump() for b in report.balance], "seed": report.seed,
-             "dagster_run_id": context.run_id},
-        )  # fmt: skip
+    info = push_dataset(out, {"dagster_run_id": context.run_id}, registry=datasets)
     if FROZEN_TEST_ALIAS not in datasets.aliases():
         datasets.promote(info.version, FROZEN_TEST_ALIAS)
     context.log.info("dataset %s (%s): splits %s, %d rejected", info.version, report.dataset_hash[:12],

@@ -14,13 +14,16 @@ GROUP = "monitoring"
 @dg.asset(group_name=GROUP, deps=[batch_inference], kinds={"evidently"})
 def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
     """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here."""
+    from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
     from agrorisk_pipeline.drift import compute_drift, records_frame
-    from agrorisk_pipeline.prediction_log import read_records
 
     settings = flow.settings()
     reference_file = latest_metadata(context, "batch_inference")["reference"]
     reference = records_frame(read_records([Path(reference_file)]))
-    current = records_frame(read_records(settings.prediction_log_dir, limit=flow.drift_window))
+    # The reference is the production model's answers: compare the local model's logged answers with it.
+    current = records_frame(
+        read_records(settings.prediction_log_dir, limit=flow.drift_window, sources=LOCAL_SOURCES)
+    )
     result = compute_drift(
         reference, current, drift_share=flow.drift_share, min_rows=flow.drift_min_rows,
         out_dir=flow.work / "drift" / context.run_id,

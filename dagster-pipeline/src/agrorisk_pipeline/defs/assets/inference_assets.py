@@ -28,8 +28,8 @@ def batch_inference(
 ) -> dg.MaterializeResult:
     """Predict the inbox photos with the production model into the prediction log (then move them to
     `processed/`), and predict the training/validation images once per model version: the drift reference."""
+    from agrorisk_common.prediction_log import append_records
     from agrorisk_pipeline.batch import list_images, predict_records, serve_records
-    from agrorisk_pipeline.prediction_log import append_records
     from agrorisk_train.datasets import split_images
 
     models = registry.models()
@@ -90,8 +90,8 @@ def active_learning_queue(
 ) -> dg.MaterializeResult:
     """Photos where Gemini and the local model disagree, or that users marked wrong, sent for review
     with both predictions as pre-annotations; reviewed labels reach the next dataset version."""
+    from agrorisk_common.prediction_log import read_records
     from agrorisk_pipeline.active_learning import queue_for_review, read_feedback, select_for_review
-    from agrorisk_pipeline.prediction_log import read_records
 
     settings = flow.settings()
     records = list(read_records(settings.prediction_log_dir, limit=flow.drift_window))

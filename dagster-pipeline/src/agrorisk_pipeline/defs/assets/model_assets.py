@@ -90,10 +90,12 @@ def candidate_model(
         )  # fmt: skip
     else:
         result = TrainResult.load(latest_metadata(context, "trained_model")["run_dir"])
+    # Lineage carries the dataset registry's content hash (the labelling hash), not a hash of local files.
+    content_hash = registry.datasets().show(version).metadata.get("dataset_hash")
     info = register_model(
         registry.models(), result, settings, data_yaml=data_yaml, dataset_version=version,
-        optuna_study=tuned.get("optuna_study"), optuna_trial=tuned.get("optuna_trial"),
-        dagster_run_id=context.run_id,
+        dataset_hash=content_hash, optuna_study=tuned.get("optuna_study"),
+        optuna_trial=tuned.get("optuna_trial"), dagster_run_id=context.run_id,
     )  # fmt: skip
     context.log.info("registered candidate %s (mAP50 %.3f)", info.version, result.metrics.get("map50", 0.0))
     return dg.MaterializeResult(

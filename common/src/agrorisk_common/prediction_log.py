@@ -1,4 +1,7 @@
-"""Read and write the prediction log (CONTRACTS.md): one JSON line per prediction, in `*.jsonl` files.
+"""The prediction log: one JSON line per prediction, in `*.jsonl` files (one per UTC day).
+
+The backend writes it for every answer; batch inference writes it too; drift detection and active
+learning read it.
 
 A line carries the image features (`agrorisk_common.features.image_features`) and the output
 features (`prediction_features`) the drift report compares, and the detections that active learning
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,9 @@ from agrorisk_common.detection import Prediction
 from agrorisk_common.features import prediction_features
 
 log = logging.getLogger(__name__)
+
+# `source` of the local model's answers (agrorisk_train, Ray Serve, Triton); anything else is Gemini.
+LOCAL_SOURCES = ("yolo", "local", "ray", "triton")
 
 
 class LogFormatError(ValueError):
@@ -77,8 +83,12 @@ def log_files(directory: Path) -> list[Path]:
     return sorted(Path(directory).glob("*.jsonl")) if Path(directory).is_dir() else []
 
 
-def read_records(paths: Path | Iterable[Path], limit: int | None = None) -> Iterator[dict[str, Any]]:
-    """Records of a log folder (none while it does not exist), a `.jsonl` file or several files; with `limit`, only the newest `limit` ones.
+def read_records(
+    paths: Path | Iterable[Path], limit: int | None = None, sources: Collection[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Records of a log folder (none while it does not exist), a `.jsonl` file or several files; with
+    `sources`, only answers of those recognisers (e.g. `LOCAL_SOURCES`: drift compares the local model with
+    its reference, not Gemini); with `limit`, only the newest `limit` of them.
 
     Unreadable lines are skipped with one warning per file, so one bad writer cannot stop the monitor.
     """
@@ -86,19 +96,25 @@ def read_records(paths: Path | Iterable[Path], limit: int | None = None) -> Iter
         files = [paths] if paths.suffix == ".jsonl" else log_files(paths)
     else:
         files = list(paths)
-    lines: list[tuple[Path, str]] = []
-    for path in reversed(files):
-        chunk = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        lines[:0] = [(path, line) for line in chunk]
-        if limit is not None and len(lines) >= limit:
+    chunks: list[list[dict[str, Any]]] = []
+    found = 0
+    for path in reversed(files):  # newest file first, so a window stops reading early
+        chunk, bad = [], 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = parse_record(line)
+            except LogFormatError:
+                bad += 1
+                continue
+            if sources is None or record.get("source") in sources:
+                chunk.append(record)
+        if bad:
+            log.warning("%s: skipped %d line(s) that are not prediction records", path, bad)
+        chunks.append(chunk)
+        found += len(chunk)
+        if limit is not None and found >= limit:
             break
-    if limit is not None:
-        lines = lines[-limit:]
-    bad: dict[Path, int] = {}
-    for path, line in lines:
-        try:
-            yield parse_record(line)
-        except LogFormatError:
-            bad[path] = bad.get(path, 0) + 1
-    for path, count in bad.items():
-        log.warning("%s: skipped %d line(s) that are not prediction records", path, count)
+    records = [record for chunk in reversed(chunks) for record in chunk]
+    yield from (records[-limit:] if limit is not None else records)

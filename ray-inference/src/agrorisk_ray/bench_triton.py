@@ -1,0 +1,229 @@
+"""The benchmark's Triton leg, as a deployment sees it: `agrorisk-triton serve` in its own process
+group on free loopback ports, queried over HTTP with `tritonclient`.
+
+Only the wire contract of model `agrorisk_detector` is shared (IMAGE in; DETECTIONS, NUM_DETECTIONS,
+IMAGE_SIZE, MODEL_VERSION, CLASS_NAMES, LATENCY_MS, ERROR out), never the Triton package's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import tritonclient.http as triton_http
+import tritonclient.http.aio as triton_aio
+from pydantic import BaseModel, SecretStr
+
+from agrorisk_common.detection import Box, Detection, Prediction
+
+MODEL_NAME = "agrorisk_detector"
+OUTPUTS = (
+    "DETECTIONS",
+    "NUM_DETECTIONS",
+    "IMAGE_SIZE",
+    "MODEL_VERSION",
+    "CLASS_NAMES",
+    "LATENCY_MS",
+    "ERROR",
+)
+SOURCE = "yolo"
+
+
+class TritonUnavailable(RuntimeError):
+    """The Triton server could not be found, started or reached."""
+
+
+def triton_executable() -> Path:
+    """`agrorisk-triton` from this interpreter's bin folder (the same venv), else from PATH."""
+    beside = Path(sys.executable).parent / "agrorisk-triton"
+    found = beside if beside.is_file() else shutil.which("agrorisk-triton")
+    if not found:
+        raise TritonUnavailable(
+            "the Triton leg needs the agrorisk-triton command (install agrorisk-triton-inference) "
+            "or pass --no-triton"
+        )
+    return Path(found)
+
+
+def settings_env(prefix: str, settings: BaseModel) -> dict[str, str]:
+    """Settings as the environment variables that rebuild them in another process."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        env[f"{prefix}{name.upper()}"] = str(value)
+    return env
+
+
+class TritonProcess:
+    """`agrorisk-triton serve` as a child process in a new process group; `stop()` ends the whole group.
+
+    `env` is added to this process' environment (so AGRORISK_TRITON_* set by the user still apply).
+    """
+
+    def __init__(self, env: Mapping[str, str], http_port: int, startup_timeout_s: float = 300.0):
+        self.env, self.http_port, self.startup_timeout_s = dict(env), http_port, startup_timeout_s
+        self.url = f"127.0.0.1:{http_port}"
+        self.process: subprocess.Popen | None = None
+        descriptor, log_path = tempfile.mkstemp(prefix="agrorisk-triton-", suffix=".log")
+        os.close(descriptor)
+        self.log_path = Path(log_path)
+
+    def start(self) -> str:
+        """Start the server and wait until `agrorisk_detector` is ready; returns Triton's HTTP host:port."""
+        with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [str(triton_executable()), "serve"],
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        client = triton_http.InferenceServerClient(self.url, connection_timeout=2.0, network_timeout=5.0)
+        deadline = time.monotonic() + self.startup_timeout_s
+        try:
+            while not self._ready(client):
+                if self.process.poll() is not None:
+                    raise TritonUnavailable(
+                        f"agrorisk-triton serve exited with code {self.process.returncode}: {self.log_tail()}"
+                    )
+                if time.monotonic() > deadline:
+                    raise TritonUnavailable(
+                        f"Triton was not ready after {self.startup_timeout_s:.0f} s: {self.log_tail()}"
+                    )
+                time.sleep(0.5)
+        finally:
+            client.close()
+        return self.url
+
+    def _ready(self, client) -> bool:
+        try:
+            return client.is_server_ready() and client.is_model_ready(MODEL_NAME)
+        except Exception:  # connection refused while it starts
+            return False
+
+    def log_tail(self, chars: int = 600) -> str:
+        text = self.log_path.read_text(errors="replace").strip()
+        return text[-chars:].replace("\n", " | ") or "(no output)"
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        """SIGINT the group (the server stops its tritonserver), then SIGTERM and SIGKILL what is left."""
+        if self.process is not None:
+            for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+                if not self._group_alive():
+                    break
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait_s
+                while self._group_alive() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+            self.process = None
+        self.log_path.unlink(missing_ok=True)
+
+    def _group_alive(self) -> bool:
+        self.process.poll()  # reap the leader so its zombie does not count
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def __enter__(self) -> TritonProcess:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class TritonHttpDetector:
+    """Sends the image bytes as the IMAGE tensor over Triton's HTTP API; the outputs as a Prediction."""
+
+    name = "triton"
+
+    def __init__(self, url: str, timeout_s: float = 30.0, concurrency: int = 16):
+        self.url, self.timeout_s, self.concurrency = url, timeout_s, concurrency
+        self._client: triton_aio.InferenceServerClient | None = None
+
+    @property
+    def client(self) -> triton_aio.InferenceServerClient:
+        """Created inside the running event loop (aiohttp needs one)."""
+        if self._client is None:
+            self._client = triton_aio.InferenceServerClient(
+                self.url, conn_limit=self.concurrency, conn_timeout=self.timeout_s
+            )
+        return self._client
+
+    async def predict(self, image: bytes) -> Prediction:
+        tensor = triton_aio.InferInput("IMAGE", [1, 1], "BYTES")
+        tensor.set_data_from_numpy(np.array([[image]], dtype=object))
+        outputs = [triton_aio.InferRequestedOutput(name, binary_data=True) for name in OUTPUTS]
+        try:
+            result = await self.client.infer(MODEL_NAME, [tensor], outputs=outputs)
+        except Exception as exc:  # tritonclient raises InferenceServerException and transport errors
+            return Prediction(source=SOURCE, error=f"Triton at {self.url} failed: {exc}"[:300])
+        return prediction_from_outputs({name: result.as_numpy(name) for name in OUTPUTS})
+
+    async def health(self) -> bool:
+        try:
+            return bool(await self.client.is_model_ready(MODEL_NAME))
+        except Exception:  # any transport failure means "not healthy"
+            return False
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _first(array: np.ndarray):
+    value = array.reshape(-1)[0]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def prediction_from_outputs(outputs: Mapping[str, np.ndarray]) -> Prediction:
+    """One request's output tensors as the common Prediction."""
+    if error := _first(outputs["ERROR"]):
+        reason = json.loads(error)
+        return Prediction(
+            source=SOURCE, error=f"Triton rejected the image ({reason['status']}): {reason['detail']}"
+        )
+    class_names = json.loads(_first(outputs["CLASS_NAMES"]))
+    rows = outputs["DETECTIONS"].reshape(-1, 6)[: int(_first(outputs["NUM_DETECTIONS"]))]
+    width, height = (int(v) for v in outputs["IMAGE_SIZE"].reshape(-1)[:2])
+    return Prediction(
+        source=SOURCE,
+        detections=[
+            Detection(
+                risk_id=class_names[int(c)],
+                class_index=int(c),
+                confidence=float(conf),
+                box=Box.clipped(x1, y1, x2, y2),
+            )
+            for x1, y1, x2, y2, conf, c in rows
+        ],
+        model_version=_first(outputs["MODEL_VERSION"]) or None,
+        latency_ms=float(_first(outputs["LATENCY_MS"])),
+        image_width=width,
+        image_height=height,
+    )

@@ -1,0 +1,77 @@
+"""The benchmark's Triton leg: `agrorisk-triton serve` as a separate process, queried over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from agrorisk_common.detection import match_by_iou
+from agrorisk_common.images import decode_image
+from agrorisk_ray.bench import free_port
+from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, TritonUnavailable, settings_env
+from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_ray.model_source import ModelSource
+
+
+def triton_env(storage, **overrides: str) -> tuple[dict[str, str], int]:
+    http_port = free_port()
+    env = {
+        **settings_env("AGRORISK_STORAGE_", storage),
+        "AGRORISK_TRITON_HOST": "127.0.0.1",
+        "AGRORISK_TRITON_HTTP_PORT": str(http_port),
+        "AGRORISK_TRITON_GRPC_PORT": str(free_port()),
+        "AGRORISK_TRITON_METRICS_PORT": str(free_port()),
+        "AGRORISK_TRITON_RELOAD_INTERVAL_S": "0",
+        "AGRORISK_TRITON_INSTANCES": "1",
+        "AGRORISK_TRITON_CONF_THRESHOLD": "0.001",
+        **overrides,
+    }
+    return env, http_port
+
+
+def assert_group_gone(pid: int) -> None:
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+
+
+@pytest.mark.slow
+def test_triton_process_serves_in_process_detections_and_stops_its_whole_group(model_registry, sample_images):
+    storage, _ = model_registry
+    env, http_port = triton_env(storage)
+    with TritonProcess(env, http_port) as server:
+        pid = server.process.pid
+
+        async def run():
+            client = TritonHttpDetector(server.url, concurrency=4)
+            try:
+                assert await client.health()
+                return await asyncio.gather(*(client.predict(image) for image in sample_images))
+            finally:
+                await client.aclose()
+
+        served = asyncio.run(run())
+    assert_group_gone(pid)
+
+    detector = OnnxDetector(ModelSource.from_settings(storage).pull(), DetectionParams(0.001, 0.45, 100))
+    for image, prediction in zip(sample_images, served, strict=True):
+        local = predict(detector, [decode_image(image).image])[0]
+        assert prediction.error is None, prediction.error
+        assert prediction.model_version == "v1"
+        assert len(prediction.detections) == len(local.detections) > 0
+        pairs, left, right = match_by_iou(prediction.detections, local.detections, 0.99, same_risk_only=True)
+        assert not left and not right
+        for pair in pairs:
+            assert prediction.detections[pair.left].confidence == pytest.approx(
+                local.detections[pair.right].confidence, abs=1e-4
+            )
+
+
+def test_triton_process_that_cannot_start_says_why(model_registry):
+    storage, _ = model_registry
+    env, http_port = triton_env(storage, AGRORISK_TRITON_MAX_BATCH_SIZE="0")
+    server = TritonProcess(env, http_port, startup_timeout_s=60)
+    with pytest.raises(TritonUnavailable, match="max_batch_size"), server:
+        pass
+    assert server.process is None and not server.log_path.exists()
