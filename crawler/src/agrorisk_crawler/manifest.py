@@ -7,22 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = (
-    "risk_id",
-    "file",
-    "query",
-    "engine",
-    "source_url",
-    "sha256",
-    "phash",
-    "width",
-    "height",
-    "bytes",
-    "crawled_at",
-    "synthetic",
-    "near_duplicate_of",
-    "cross_risk_duplicate_of",
-)
+from agrorisk_common.manifest import MANIFEST_COLUMNS
+
+COLUMNS = MANIFEST_COLUMNS
 _INT_COLUMNS = ("width", "height", "bytes")
 
 

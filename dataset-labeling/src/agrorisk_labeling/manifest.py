@@ -11,24 +11,10 @@ import imagehash
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from agrorisk_common.manifest import MANIFEST_COLUMNS
 from agrorisk_labeling.errors import LabelingError
 
-COLUMNS = (
-    "risk_id",
-    "file",
-    "query",
-    "engine",
-    "source_url",
-    "sha256",
-    "phash",
-    "width",
-    "height",
-    "bytes",
-    "crawled_at",
-    "synthetic",
-    "near_duplicate_of",
-    "cross_risk_duplicate_of",
-)
+COLUMNS = MANIFEST_COLUMNS
 REQUIRED = ("risk_id", "file", "sha256")
 
 

@@ -1,0 +1,19 @@
+"""The image pool manifest contract: one CSV row per image (the crawler writes it; dataset-labeling
+reads it and appends imported and synthetic images)."""
+
+MANIFEST_COLUMNS = (
+    "risk_id",
+    "file",
+    "query",
+    "engine",
+    "source_url",
+    "sha256",
+    "phash",
+    "width",
+    "height",
+    "bytes",
+    "crawled_at",
+    "synthetic",
+    "near_duplicate_of",
+    "cross_risk_duplicate_of",
+)
