@@ -78,3 +78,19 @@ def test_an_empty_optional_setting_means_unset(monkeypatch):
     monkeypatch.setenv("AGRORISK_TEST_API_KEY", "secret-1")
     assert KeySettings().api_key.get_secret_value() == "secret-1"
     assert "secret-1" not in str(KeySettings().public_dict())
+
+
+def test_run_sync_works_inside_a_running_event_loop():
+    import asyncio
+
+    from agrorisk_common.aio import run_sync
+
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    async def caller() -> int:
+        return run_sync(answer())  # sync code called from async code, as in a notebook
+
+    assert run_sync(answer()) == 42
+    assert asyncio.run(caller()) == 42

@@ -91,8 +91,10 @@ def web_url(backend_url, tmp_path_factory) -> Iterator[str]:
     yield from _web(backend_url, tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module: a sync Playwright session keeps an event loop running in this
+    thread, so it must not outlive the browser tests."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright

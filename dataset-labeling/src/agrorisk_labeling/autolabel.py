@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agrorisk_common.aio import run_sync
 from agrorisk_labeling.labellers import Labeller
 from agrorisk_labeling.labels import PRIORITY, ImageLabels, LabelSource, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
@@ -78,7 +78,7 @@ def autolabel(
             if on_progress:
                 on_progress(done, len(frame))
 
-    asyncio.run(run())
+    run_sync(run())
     store.save()
     summary.by_source = dict(sources)
     return summary

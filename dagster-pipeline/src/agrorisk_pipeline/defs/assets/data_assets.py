@@ -180,7 +180,7 @@ def dataset_version(
         phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
     )  # fmt: skip
     datasets = registry.datasets()
-    info = push_dataset(out, {"dagster_run_id": context.run_id}, registry=datasets)
+    info = push_dataset(out, {"dagster_run_id": context.run.run_id}, registry=datasets)
     if FROZEN_TEST_ALIAS not in datasets.aliases():
         datasets.promote(info.version, FROZEN_TEST_ALIAS)
     context.log.info("dataset %s (%s): splits %s, %d rejected", info.version, report.dataset_hash[:12],

@@ -26,7 +26,7 @@ def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
     )
     result = compute_drift(
         reference, current, drift_share=flow.drift_share, min_rows=flow.drift_min_rows,
-        out_dir=flow.work / "drift" / context.run_id,
+        out_dir=flow.work / "drift" / context.run.run_id,
     )  # fmt: skip
     context.log.info("drift %s: %s drifted of %d (report %s)", result.status, result.drifted_columns,
                      len(result.columns), result.html_path)  # fmt: skip

@@ -1,11 +1,11 @@
 """Model assets: train (W&B) → tune (Optuna) → register a candidate → evaluate against production on
 the frozen test set (and Gemini) → promote only when the quality gate passes."""
 
-import asyncio
 import json
 
 import dagster as dg
 
+from agrorisk_common.aio import run_sync
 from agrorisk_pipeline.defs.assets.data_assets import FROZEN_TEST_ALIAS, dataset_version
 from agrorisk_pipeline.defs.resources import FlowResource, GeminiResource, RegistryResource, WandbResource
 from agrorisk_pipeline.defs.upstream import latest_metadata, link, pulled_dataset
@@ -23,8 +23,8 @@ def trained_model(
 
     version, data_yaml = pulled_dataset(context, registry, flow)
     result = train(
-        flow.train_settings(wandb), data_yaml, run_name=f"dagster-{context.run_id[:8]}-train",
-        wandb_config={"dagster_run_id": context.run_id, "dataset_version": version}, registry=registry.models(),
+        flow.train_settings(wandb), data_yaml, run_name=f"dagster-{context.run.run_id[:8]}-train",
+        wandb_config={"dagster_run_id": context.run.run_id, "dataset_version": version}, registry=registry.models(),
     )  # fmt: skip
     context.log.info("trained on dataset %s: %s; W&B run %s", version, result.metrics, result.wandb_run)
     return dg.MaterializeResult(
@@ -84,8 +84,8 @@ def candidate_model(
     settings = flow.train_settings(wandb)
     if tuned["params"]:
         result = train(
-            settings, data_yaml, run_name=f"dagster-{context.run_id[:8]}-tuned", overrides=tuned["params"],
-            wandb_config={"dagster_run_id": context.run_id, "optuna_study": tuned["optuna_study"],
+            settings, data_yaml, run_name=f"dagster-{context.run.run_id[:8]}-tuned", overrides=tuned["params"],
+            wandb_config={"dagster_run_id": context.run.run_id, "optuna_study": tuned["optuna_study"],
                           "optuna_trial": tuned["optuna_trial"]},
         )  # fmt: skip
     else:
@@ -95,7 +95,7 @@ def candidate_model(
     info = register_model(
         registry.models(), result, settings, data_yaml=data_yaml, dataset_version=version,
         dataset_hash=content_hash, optuna_study=tuned.get("optuna_study"),
-        optuna_trial=tuned.get("optuna_trial"), dagster_run_id=context.run_id,
+        optuna_trial=tuned.get("optuna_trial"), dagster_run_id=context.run.run_id,
     )  # fmt: skip
     context.log.info("registered candidate %s (mAP50 %.3f)", info.version, result.metrics.get("map50", 0.0))
     return dg.MaterializeResult(
@@ -125,7 +125,7 @@ def evaluation(
     candidate = latest_metadata(context, "candidate_model")["version"]
     frozen, data_yaml = pulled_dataset(context, registry, flow, ref=FROZEN_TEST_ALIAS)
     split = "test" if split_images(data_yaml, "test") else "val"
-    out = flow.work / "evaluations" / context.run_id
+    out = flow.work / "evaluations" / context.run.run_id
     settings = flow.train_settings()
 
     def score(ref: str, stem: str):
@@ -165,7 +165,7 @@ def evaluation(
         from agrorisk_gemini.dataset_eval import detector_for_dataset, evaluate_dataset
 
         detector = detector_for_dataset(gemini_settings, load_catalog(), data_yaml, split)
-        run = asyncio.run(evaluate_dataset(detector, data_yaml, split, out / "gemini"))
+        run = run_sync(evaluate_dataset(detector, data_yaml, split, out / "gemini"))
         metadata |= {"gemini_map50": run.report.map50, "gemini_cost_usd": run.report.cost_total_usd}
     else:
         metadata["gemini"] = "not configured (AGRORISK_GEMINI_API_KEY)"
