@@ -47,6 +47,29 @@ def run_one(name: str, command: list[str], out_dir: Path) -> dict:
     return entry
 
 
+SKIPPED_KEYS = {"settings", "error_samples", "first_error", "started_at", "target", "concurrency"}
+
+
+def flatten(results: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Metric rows from a package's nested results: dicts by key, lists of runs by target@concurrency."""
+    rows: list[tuple[str, object]] = []
+    for key, value in results.items():
+        if key in SKIPPED_KEYS or value is None:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += flatten(value, f"{name}.")
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            for run in value:
+                label = str(run.get("target", "run")) + (
+                    f"@{run['concurrency']}" if "concurrency" in run else ""
+                )
+                rows += flatten(run, f"{label}.")
+        else:
+            rows.append((name, value))
+    return rows
+
+
 def to_markdown(report: dict) -> str:
     machine = report["machine"]
     lines = [
@@ -61,7 +84,7 @@ def to_markdown(report: dict) -> str:
         if "error" in entry:
             lines.append(f"| {name} | error | {entry['error']} |")
             continue
-        for metric, value in entry["results"].items():
+        for metric, value in flatten(entry["results"]):
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             lines.append(f"| {name} | {metric} | {shown} |")
     return "\n".join(lines) + "\n"
