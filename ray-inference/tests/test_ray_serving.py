@@ -76,6 +76,11 @@ def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(ray_serve, samp
     truncated = httpx.post(f"{url}/predict", content=sample_images[0][:200])
     assert truncated.status_code == 422
 
+    wrong_method = httpx.get(f"{url}/predict")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    unknown = httpx.get(f"{url}/nowhere")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found"}
+
     async def via_client() -> Prediction:
         client = RayDetectorClient(url)
         try:
