@@ -7,7 +7,6 @@ IMAGE_SIZE, MODEL_VERSION, CLASS_NAMES, LATENCY_MS, ERROR out), never the Triton
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -23,19 +22,10 @@ import tritonclient.http as triton_http
 import tritonclient.http.aio as triton_aio
 from pydantic import BaseModel, SecretStr
 
-from agrorisk_common.detection import Box, Detection, Prediction
+from agrorisk_common.detection import Prediction
+from agrorisk_common.triton_tensors import INPUT, OUTPUTS, SOURCE, unpack_prediction
 
 MODEL_NAME = "agrorisk_detector"
-OUTPUTS = (
-    "DETECTIONS",
-    "NUM_DETECTIONS",
-    "IMAGE_SIZE",
-    "MODEL_VERSION",
-    "CLASS_NAMES",
-    "LATENCY_MS",
-    "ERROR",
-)
-SOURCE = "yolo"
 
 
 class TritonUnavailable(RuntimeError):
@@ -175,14 +165,14 @@ class TritonHttpDetector:
         return self._client
 
     async def predict(self, image: bytes) -> Prediction:
-        tensor = triton_aio.InferInput("IMAGE", [1, 1], "BYTES")
+        tensor = triton_aio.InferInput(INPUT, [1, 1], "BYTES")
         tensor.set_data_from_numpy(np.array([[image]], dtype=object))
         outputs = [triton_aio.InferRequestedOutput(name, binary_data=True) for name in OUTPUTS]
         try:
             result = await self.client.infer(MODEL_NAME, [tensor], outputs=outputs)
         except Exception as exc:  # tritonclient raises InferenceServerException and transport errors
             return Prediction(source=SOURCE, error=f"Triton at {self.url} failed: {exc}"[:300])
-        return prediction_from_outputs({name: result.as_numpy(name) for name in OUTPUTS})
+        return unpack_prediction({name: result.as_numpy(name) for name in OUTPUTS})
 
     async def health(self) -> bool:
         try:
@@ -194,36 +184,3 @@ class TritonHttpDetector:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-
-def _first(array: np.ndarray):
-    value = array.reshape(-1)[0]
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def prediction_from_outputs(outputs: Mapping[str, np.ndarray]) -> Prediction:
-    """One request's output tensors as the common Prediction."""
-    if error := _first(outputs["ERROR"]):
-        reason = json.loads(error)
-        return Prediction(
-            source=SOURCE, error=f"Triton rejected the image ({reason['status']}): {reason['detail']}"
-        )
-    class_names = json.loads(_first(outputs["CLASS_NAMES"]))
-    rows = outputs["DETECTIONS"].reshape(-1, 6)[: int(_first(outputs["NUM_DETECTIONS"]))]
-    width, height = (int(v) for v in outputs["IMAGE_SIZE"].reshape(-1)[:2])
-    return Prediction(
-        source=SOURCE,
-        detections=[
-            Detection(
-                risk_id=class_names[int(c)],
-                class_index=int(c),
-                confidence=float(conf),
-                box=Box.clipped(x1, y1, x2, y2),
-            )
-            for x1, y1, x2, y2, conf, c in rows
-        ],
-        model_version=_first(outputs["MODEL_VERSION"]) or None,
-        latency_ms=float(_first(outputs["LATENCY_MS"])),
-        image_width=width,
-        image_height=height,
-    )

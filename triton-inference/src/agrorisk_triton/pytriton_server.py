@@ -19,12 +19,12 @@ from pytriton.triton import Triton, TritonConfig
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import ImageRejected, decode_image
+from agrorisk_common.triton_tensors import INPUT, pack_outputs
 from agrorisk_ray.detector import load_detector, predict
 from agrorisk_ray.hot_reload import HotModel
 from agrorisk_ray.model_source import ModelSource
 from agrorisk_storage import StorageSettings
 from agrorisk_triton.settings import MODEL_NAME, Settings
-from agrorisk_triton.tensors import INPUT, pack_outputs
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The tensors of the `agrorisk_detector` model, shared by the servers and the client.
+"""The tensors of the Triton model `agrorisk_detector`: the wire contract of its server and every client.
 
 In: IMAGE (BYTES [1]: the encoded photo). Out per image: DETECTIONS (FP32 [max_det, 6]: x1 y1 x2 y2
 normalised in the original image, confidence, class index; padded with -1), NUM_DETECTIONS (INT32 [1]),
