@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agrorisk_common.cli import err, fail
 from agrorisk_common.logging import configure_logging
 
 app = typer.Typer(
@@ -16,12 +17,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(1)
 
 
 @app.callback()
@@ -56,7 +51,7 @@ def drift(
 
     for name, path in (("reference", reference), ("current", current)):
         if not path.exists():
-            raise _fail(f"{name} {path} does not exist")
+            raise fail(f"{name} {path} does not exist")
     try:
         with console.status("computing drift…"):
             result = compute_drift(
@@ -65,7 +60,7 @@ def drift(
                 drift_share=drift_share, min_rows=min_rows, out_dir=out,
             )  # fmt: skip
     except (ValueError, KeyError, OSError) as exc:
-        raise _fail(f"cannot compute drift: {exc}") from None
+        raise fail(f"cannot compute drift: {exc}") from None
     console.print(result.to_markdown(), highlight=False)
     console.print(f"report: {result.html_path or result.summary_path}")
     if result.dataset_drift:
@@ -87,11 +82,11 @@ def materialize(
             work_dir=work_dir, selection=select, on_step=lambda s: err.print(f"[cyan]step[/cyan] {s}")
         )
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for line in result.summary:
         console.print(line, highlight=False)
     if not result.success:
-        raise _fail(f"the run failed at {', '.join(result.failed_steps)}; see the log above")
+        raise fail(f"the run failed at {', '.join(result.failed_steps)}; see the log above")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agrorisk_common.cli import err, fail
 from agrorisk_common.logging import configure_logging
 from agrorisk_ray.model_source import ModelSource, ModelUnavailable
 from agrorisk_ray.settings import Settings
@@ -26,13 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 out = Console()
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(1)
 
 
 @app.callback()

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agrorisk_common.cli import err, fail
 from agrorisk_common.logging import configure_logging
 from agrorisk_ray.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
@@ -21,13 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 out = Console()
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(1)
 
 
 @app.callback()
