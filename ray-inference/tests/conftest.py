@@ -63,12 +63,16 @@ SERVE_OVERRIDES = dict(
 
 @pytest.fixture(scope="session")
 def ray_serve(model_registry):
-    """Ray Serve on loopback free ports serving the registry's production model."""
+    """Ray Serve behind HAProxy on loopback free ports, serving the registry's production model."""
     from agrorisk_ray import server
     from agrorisk_ray.settings import Settings
 
     storage, _ = model_registry
-    settings = Settings(host="127.0.0.1", port=free_port(), metrics_port=free_port(), **SERVE_OVERRIDES)
+    ports = {
+        name: free_port()
+        for name in ("port", "metrics_port", "haproxy_stats_port", "haproxy_metrics_port", "fallback_proxy_port")
+    }
+    settings = Settings(host="127.0.0.1", ingress="haproxy", **ports, **SERVE_OVERRIDES)
     url = server.start(settings, storage)
     yield settings, url
     server.stop()

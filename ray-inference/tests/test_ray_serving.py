@@ -158,3 +158,22 @@ def test_prometheus_metrics_count_requests_batches_and_version(ray_serve, sample
         assert name in text
     assert 'status="200"' in text
     assert 'version="v' in text
+
+
+def test_requests_go_through_haproxy_straight_to_the_replica(ray_serve, sample_images):
+    """The default ingress: HAProxy balances over the replicas' own ports; its stats page shows it."""
+    settings, url = ray_serve
+    stats_url = f"http://127.0.0.1:{settings.haproxy_stats_port}/stats;csv"
+    before = replica_sessions(httpx.get(stats_url).text)
+    for image in sample_images:
+        assert httpx.post(f"{url}/predict", content=image).status_code == 200
+    after = replica_sessions(httpx.get(stats_url).text)
+    assert len(after) == settings.num_replicas
+    assert sum(after.values()) - sum(before.values()) >= len(sample_images)
+
+
+def replica_sessions(stats_csv: str) -> dict[str, int]:
+    """Total sessions per Serve replica server from HAProxy's CSV stats."""
+    header, *rows = stats_csv.lstrip("# ").splitlines()
+    rows = [dict(zip(header.split(","), row.split(","), strict=False)) for row in rows]
+    return {r["svname"]: int(r["stot"]) for r in rows if r["svname"].startswith("SERVE_REPLICA")}

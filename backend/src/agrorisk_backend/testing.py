@@ -24,8 +24,9 @@ import signal, sys, threading
 from agrorisk_ray import server
 from agrorisk_ray.settings import Settings
 from agrorisk_storage import StorageSettings
-settings = Settings(host="127.0.0.1", port=int(sys.argv[1]), metrics_port=int(sys.argv[2]), num_replicas=1,
-                    num_cpus=2, conf_threshold=0.001, max_detections=3, reload_interval_s=0)
+# Ray's Python proxy here: ray-inference's own tests run behind HAProxy, so the suite covers both ingresses.
+settings = Settings(host="127.0.0.1", port=int(sys.argv[1]), metrics_port=int(sys.argv[2]), ingress="proxy",
+                    num_replicas=1, num_cpus=2, conf_threshold=0.001, max_detections=3, reload_interval_s=0)
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 signal.signal(signal.SIGINT, lambda *_: stop.set())

