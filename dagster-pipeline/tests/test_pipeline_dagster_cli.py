@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from agrorisk_common.ports import free_port
 
 BIN = Path(sys.executable).parent
 MODULE = "agrorisk_pipeline.definitions"
@@ -44,12 +45,6 @@ def test_definitions_validate(tmp_path):
     assert "Validation successful" in run.stdout + run.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _graphql(port: int) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -62,7 +57,7 @@ def _graphql(port: int) -> dict:
 
 @pytest.mark.slow
 def test_dagster_dev_loads_every_asset_check_sensor_and_schedule(tmp_path):
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-c",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from agrorisk_common.ports import free_port
 from agrorisk_labeling import studio
 from agrorisk_labeling.autolabel import autolabel
 from agrorisk_labeling.build import build_dataset
@@ -35,12 +35,6 @@ class Server:
     url: str
     token: str
     files_root: Path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def personal_access_token(url: str) -> str:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agrorisk_backend.testing import backend_server, free_port, server_process, shared_ray_serve, storage_env
+from agrorisk_backend.testing import backend_server, server_process, shared_ray_serve, storage_env
 from agrorisk_common.catalog import load_catalog
+from agrorisk_common.ports import free_port
 from agrorisk_gemini.testing import FakeGeminiServer
 
 CHROMIUM = "/usr/bin/chromium"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agrorisk_common.ports import free_port
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 MINIO_ENDPOINT = os.environ.get("AGRORISK_TEST_MINIO_ENDPOINT", "")
@@ -19,19 +19,13 @@ MINIO_ENDPOINT = os.environ.get("AGRORISK_TEST_MINIO_ENDPOINT", "")
 BACKENDS = ["local", "s3"] + ([pytest.param("minio", marks=pytest.mark.minio)] if MINIO_ENDPOINT else [])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """`host:port` of moto's S3 server on loopback, shared by the whole session."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"127.0.0.1:{port}"

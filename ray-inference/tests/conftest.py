@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agrorisk_common.catalog import load_catalog
+from agrorisk_common.ports import free_port
 from agrorisk_ray.smoke_model import draw_sample, train_smoke_model
 from agrorisk_storage import ModelRegistry, StorageSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def jpeg(image) -> bytes:
@@ -70,7 +64,13 @@ def ray_serve(model_registry):
     storage, _ = model_registry
     ports = {
         name: free_port()
-        for name in ("port", "metrics_port", "haproxy_stats_port", "haproxy_metrics_port", "fallback_proxy_port")
+        for name in (
+            "port",
+            "metrics_port",
+            "haproxy_stats_port",
+            "haproxy_metrics_port",
+            "fallback_proxy_port",
+        )
     }
     settings = Settings(host="127.0.0.1", ingress="haproxy", **ports, **SERVE_OVERRIDES)
     url = server.start(settings, storage)

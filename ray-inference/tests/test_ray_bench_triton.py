@@ -9,7 +9,7 @@ import pytest
 
 from agrorisk_common.detection import match_by_iou
 from agrorisk_common.images import decode_image
-from agrorisk_ray.bench import free_port
+from agrorisk_common.ports import free_port
 from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, TritonUnavailable, settings_env
 from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
 from agrorisk_ray.model_source import ModelSource

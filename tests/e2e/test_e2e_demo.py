@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.detection import Prediction
+from agrorisk_common.ports import free_port
 from agrorisk_common.procedural import draw_leaf
 from agrorisk_gemini.testing import FakeGeminiServer
 from agrorisk_storage import ModelRegistry, StorageSettings
@@ -33,12 +33,6 @@ CROP = "potato"
 GEMINI_KEY = "e2e-test-key"
 TINY = ["--headless", "--source", "procedural", "--crop", CROP, "--images-per-class", "5", "--epochs", "2",
         "--imgsz", "64", "--batch", "8"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stack_support import NGINX, free_port, load_compose, loopback_values, wait_for, write_nginx_prefix  # noqa: E402
+from stack_support import NGINX, load_compose, loopback_values, wait_for, write_nginx_prefix  # noqa: E402
+
+from agrorisk_common.ports import free_port
 
 
 @pytest.fixture(scope="session")

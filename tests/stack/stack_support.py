@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import yaml
+
+from agrorisk_common.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -119,12 +120,6 @@ def load_compose(env: Mapping[str, str] | None = None) -> dict:
     """docker-compose.yml as Compose sees it: parsed, then every string interpolated."""
     values = filled_env() if env is None else env
     return _map_strings(raw_compose(), lambda text: interpolate(text, values))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def render_gateway(values: Mapping[str, str]) -> str:

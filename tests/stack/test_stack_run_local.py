@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_support import REPO, free_port
+from stack_support import REPO
+
+from agrorisk_common.ports import free_port
 
 SCRIPT = REPO / "scripts" / "run_local.py"
 _spec = importlib.util.spec_from_file_location("agrorisk_run_local", SCRIPT)

@@ -6,20 +6,14 @@ One PyTriton server per machine at a time: every Triton test shares this one ses
 from __future__ import annotations
 
 import io
-import socket
 
 import numpy as np
 import pytest
 
 from agrorisk_common.catalog import load_catalog
+from agrorisk_common.ports import free_port
 from agrorisk_ray.smoke_model import draw_sample, train_smoke_model
 from agrorisk_storage import ModelRegistry, StorageSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

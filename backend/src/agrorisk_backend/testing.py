@@ -7,7 +7,6 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from agrorisk_common.ports import free_port
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 RAY_SERVE_SCRIPT = """
@@ -39,12 +39,6 @@ server.stop()
 
 class StackError(RuntimeError):
     """A server of the local stack did not come up; the message says which and why."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def smoke_registry(work_dir: Path, class_names: list[str]) -> StorageSettings:

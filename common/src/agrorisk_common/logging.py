@@ -13,6 +13,9 @@ _SECRET_PATTERNS = (
 )
 
 
+QUIET_CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
 def redact(text: str) -> str:
     """The text with anything that looks like a key, token or password replaced by ***."""
     for pattern in _SECRET_PATTERNS:
@@ -33,3 +36,6 @@ def configure_logging(level: str | int | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level if isinstance(level, int) else level.upper())
+    # httpx logs every request it sends at INFO: noise in a service's log and CPU in a load test.
+    for name in QUIET_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

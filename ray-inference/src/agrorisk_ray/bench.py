@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
+from agrorisk_common.ports import free_port
 from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, settings_env
 from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
 from agrorisk_ray.model_source import ModelVersion
@@ -172,14 +173,6 @@ def ratios(results: Sequence[TargetResult]) -> dict[str, float]:
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _load_all(target: str, client, images, levels, requests, progress) -> list[TargetResult]:
