@@ -20,17 +20,14 @@ from agrorisk_common.ports import free_port
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 RAY_SERVE_SCRIPT = """
-import signal, sys, threading
+import signal, threading
 from agrorisk_ray import server
 from agrorisk_ray.settings import Settings
 from agrorisk_storage import StorageSettings
-# Ray's Python proxy here: ray-inference's own tests run behind HAProxy, so the suite covers both ingresses.
-settings = Settings(host="127.0.0.1", port=int(sys.argv[1]), metrics_port=int(sys.argv[2]), ingress="proxy",
-                    num_replicas=1, num_cpus=2, conf_threshold=0.001, max_detections=3, reload_interval_s=0)
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 signal.signal(signal.SIGINT, lambda *_: stop.set())
-server.start(settings, StorageSettings())
+server.start(Settings(), StorageSettings())
 print("ready", flush=True)
 stop.wait()
 server.stop()
@@ -105,11 +102,25 @@ def _wait_healthy(process: subprocess.Popen, url: str, name: str, log_path: Path
 
 
 @contextmanager
-def ray_serve(storage: StorageSettings, log_path: Path) -> Iterator[str]:
+def ray_serve(storage: StorageSettings, log_path: Path, ingress: str = "haproxy") -> Iterator[str]:
     """Ray Serve (agrorisk_ray) serving the registry's production model; yields its base URL."""
     port = free_port()
-    env = {**storage_env(storage), "RAY_AUTH_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, "-c", RAY_SERVE_SCRIPT, str(port), str(free_port())]
+    ports = ("METRICS_PORT", "HAPROXY_STATS_PORT", "HAPROXY_METRICS_PORT", "FALLBACK_PROXY_PORT")
+    env = {
+        **storage_env(storage),
+        **{f"AGRORISK_RAY_{name}": str(free_port()) for name in ports},
+        "AGRORISK_RAY_HOST": "127.0.0.1",
+        "AGRORISK_RAY_PORT": str(port),
+        "AGRORISK_RAY_INGRESS": ingress,
+        "AGRORISK_RAY_NUM_REPLICAS": "1",
+        "AGRORISK_RAY_NUM_CPUS": "2",
+        "AGRORISK_RAY_CONF_THRESHOLD": "0.001",  # a one-epoch model is unsure of everything
+        "AGRORISK_RAY_MAX_DETECTIONS": "3",
+        "AGRORISK_RAY_RELOAD_INTERVAL_S": "0",
+        "RAY_AUTH_MODE": "disabled",
+        "PYTHONUNBUFFERED": "1",
+    }
+    args = [sys.executable, "-c", RAY_SERVE_SCRIPT]
     url = f"http://127.0.0.1:{port}"
     with server_process(args, env, f"{url}/healthz", "Ray Serve", log_path):
         yield url
@@ -133,7 +144,8 @@ def shared_ray_serve(work_dir: Path, class_names: list[str]) -> tuple[str, Stora
     the first call, stopped at exit. Returns its URL and the registry settings."""
     if "ray" not in _shared:
         storage = smoke_registry(work_dir, class_names)
-        context = ray_serve(storage, work_dir / "ray-serve.log")
+        # Ray's Python proxy here; ray-inference's own tests run behind HAProxy: the suite covers both.
+        context = ray_serve(storage, work_dir / "ray-serve.log", ingress="proxy")
         url = context.__enter__()
         atexit.register(context.__exit__, None, None, None)
         _shared["ray"] = (url, storage)

@@ -38,7 +38,7 @@ def main() -> None:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Bind address of the HTTP proxy [AGRORISK_RAY_HOST].")
+        str | None, typer.Option(help="Bind address of the HTTP ingress [AGRORISK_RAY_HOST].")
     ] = None,
     port: Annotated[int | None, typer.Option(help="HTTP port [AGRORISK_RAY_PORT].")] = None,
     address: Annotated[

@@ -30,6 +30,10 @@ def ingress_environment(settings: Settings) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
         "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(settings.fallback_proxy_port),
         "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": str(math.ceil(settings.request_timeout_s) + 5),
+        # A stopping replica stays open this long for HAProxy (on this node, reloaded at once) to
+        # drop it; HAProxy retries a refused connection on another replica. Ray's 30 s default is
+        # for external load balancers, and made every stop take 30 s.
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
     }
 
 
