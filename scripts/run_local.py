@@ -221,6 +221,20 @@ def _reset_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def ray_ingress_ports() -> dict[str, int]:
+    """The ports Ray Serve's HAProxy ingress binds besides its HTTP port, by setting (AGRORISK_RAY_*)."""
+    from agrorisk_ray.settings import Settings
+
+    settings = Settings()
+    if settings.ingress != "haproxy":
+        return {}
+    return {
+        "AGRORISK_RAY_HAPROXY_STATS_PORT": settings.haproxy_stats_port,
+        "AGRORISK_RAY_HAPROXY_METRICS_PORT": settings.haproxy_metrics_port,
+        "AGRORISK_RAY_FALLBACK_PROXY_PORT": settings.fallback_proxy_port,
+    }
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -331,12 +345,18 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
     config = RunConfig(**{**config.__dict__, "services": services})
     plan = build_services(config)
     busy = [
-        f"{s.name} port {config.ports[s.name]}"
+        f"{s.name} port {config.ports[s.name]} (set AGRORISK_RUN_{s.name.upper()}_PORT to move it)"
         for s in plan
         if not _port_free(config.host, config.ports[s.name])
     ]
+    if "ray" in config.services:
+        busy += [
+            f"Ray's HAProxy port {port} (set {variable} to move it)"
+            for variable, port in ray_ingress_ports().items()
+            if not _port_free("", port)
+        ]
     if busy:
-        raise RunError(f"in use: {', '.join(busy)} (set AGRORISK_RUN_<SERVICE>_PORT to move it)")
+        raise RunError(f"in use: {'; '.join(busy)}")
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
     for service in plan:
         for name, value in service.env.items():

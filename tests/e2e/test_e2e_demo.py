@@ -67,6 +67,8 @@ def demo_env(tmp_path_factory, fake_gemini) -> dict[str, str]:
     )
     for service in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS"):
         env[f"AGRORISK_RUN_{service}_PORT"] = str(free_port())
+    for name in ("HAPROXY_STATS", "HAPROXY_METRICS", "FALLBACK_PROXY"):
+        env[f"AGRORISK_RAY_{name}_PORT"] = str(free_port())
     return env
 
 

@@ -38,6 +38,8 @@ def _env(tmp_path: Path, services: str, registry: Path | None = None) -> dict[st
     )
     for name in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS"):
         env[f"AGRORISK_RUN_{name}_PORT"] = str(free_port())
+    for name in ("HAPROXY_STATS", "HAPROXY_METRICS", "FALLBACK_PROXY"):
+        env[f"AGRORISK_RAY_{name}_PORT"] = str(free_port())
     return env
 
 
@@ -144,6 +146,19 @@ def smoke_registry(tmp_path_factory) -> Path:
         env=env, cwd=registry, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return registry / "registry"
+
+
+def test_a_busy_haproxy_port_of_ray_is_named_before_anything_starts(tmp_path, smoke_registry):
+    env = _env(tmp_path, "ray,web", registry=smoke_registry)
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        env["AGRORISK_RAY_HAPROXY_STATS_PORT"] = str(sock.getsockname()[1])
+        result = _script("start", env=env)
+    assert result.returncode == 1
+    assert f"Ray's HAProxy port {env['AGRORISK_RAY_HAPROXY_STATS_PORT']}" in result.stderr
+    assert "AGRORISK_RAY_HAPROXY_STATS_PORT" in result.stderr
+    assert not list((tmp_path / "run").glob("*.pid"))
 
 
 @pytest.mark.slow
