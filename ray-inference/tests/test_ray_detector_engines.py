@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+import torch
+
 from agrorisk_common.images import decode_image
-from agrorisk_ray.detector import DetectionParams, load_detector, predict
+from agrorisk_ray.detector import DetectionParams, DeviceUnavailable, load_detector, predict
 from agrorisk_ray.model_source import ModelSource
 
 
@@ -22,3 +25,15 @@ def test_onnxruntime_and_ultralytics_engines_map_classes_to_risk_ids(
         assert detections, engine
         assert {d.risk_id for d in detections} <= set(class_names)
         assert all(d.risk_id == class_names[d.class_index] for d in detections)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer of a machine without a GPU")
+def test_auto_device_runs_on_the_cpu_and_an_absent_gpu_is_a_clear_error(model_registry):
+    storage, _ = model_registry
+    model = ModelSource.from_settings(storage).pull()
+    for engine in ("onnxruntime", "ultralytics"):
+        assert load_detector(model, engine, DetectionParams(device="auto")).device == "cpu"
+        with pytest.raises(DeviceUnavailable, match="'cuda:0'"):
+            load_detector(model, engine, DetectionParams(device="cuda:0"))
+    with pytest.raises(DeviceUnavailable, match="unknown device 'gpu'"):
+        load_detector(model, "onnxruntime", DetectionParams(device="gpu"))

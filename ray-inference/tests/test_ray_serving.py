@@ -57,6 +57,8 @@ def test_serves_the_same_detections_as_in_process(ray_serve, model_registry, sam
         assert prediction.model_version == "v1"
         assert (prediction.image_width, prediction.image_height) == (local.image_width, local.image_height)
         assert prediction.latency_ms > 0
+    # settings.device is auto: ONNX Runtime without its CUDA provider (the onnxruntime package) runs on the CPU
+    assert httpx.get(f"{url}/version").json()["device"] == "cpu"
 
 
 def test_bad_input_gets_a_clear_4xx_and_the_server_keeps_serving(ray_serve, sample_images):

@@ -118,13 +118,14 @@ class DetectorDeployment:
         return JSONResponse({"status": "ok", "model_version": self.model.version})
 
     def version(self) -> JSONResponse:
-        """The model version, engine and classes being served."""
+        """The model version, engine, device and classes being served."""
         detector = self.model.detector
         return JSONResponse(
             {
                 "model_version": detector.version if detector else None,
                 "alias": self.settings.model_alias,
                 "engine": self.settings.engine,
+                "device": detector.device if detector else None,
                 "class_names": list(detector.class_names) if detector else [],
                 "reload_error": self.model.last_error,
             }
@@ -135,7 +136,10 @@ def build_app(settings: Settings, storage: StorageSettings) -> Application:
     """The deployment bound with its settings, scaled per the replica/autoscaling settings."""
     options: dict = {
         "max_ongoing_requests": settings.max_ongoing_requests,
-        "ray_actor_options": {"num_cpus": settings.num_cpus_per_replica},
+        "ray_actor_options": {
+            "num_cpus": settings.num_cpus_per_replica,
+            "num_gpus": settings.num_gpus_per_replica,
+        },
     }
     if settings.autoscaling:
         options["autoscaling_config"] = {

@@ -208,6 +208,7 @@ def run_benchmark(
         ray_settings.iou_threshold,
         ray_settings.max_detections,
         intra_op_threads=0,
+        device=ray_settings.device,
     )
     results = asyncio.run(_load_all("bare", BareOnnx(model, bare_params), images, levels, requests, progress))
 

@@ -26,11 +26,60 @@ class DetectionParams:
     iou_threshold: float = 0.45
     max_detections: int = 100
     intra_op_threads: int = 0  # 0: ONNX Runtime picks
+    device: str = "cpu"  # "auto" (a GPU when the engine can use one), "cpu", "cuda" or "cuda:N"
+
+
+class DeviceUnavailable(RuntimeError):
+    """The configured device cannot be used by this engine on this machine."""
+
+
+def gpu_index(device: str) -> int | None:
+    """The CUDA device index a device setting asks for; None for the CPU. Refuses unknown names."""
+    if device == "cpu":
+        return None
+    if device in ("auto", "cuda"):
+        return 0
+    name, _, index = device.partition(":")
+    if name != "cuda" or not index.isdigit():
+        raise DeviceUnavailable(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N")
+    return int(index)
+
+
+def onnx_providers(device: str) -> list:
+    """ONNX Runtime execution providers for a device setting: CUDA first when asked for and present."""
+    import onnxruntime as ort
+
+    index = gpu_index(device)
+    if index is None:
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        return [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+    if device == "auto":
+        return ["CPUExecutionProvider"]
+    raise DeviceUnavailable(
+        f"device {device!r}: this ONNX Runtime has no CUDA provider (install onnxruntime-gpu instead of "
+        "onnxruntime, or set the device to auto or cpu)"
+    )
+
+
+def torch_device(device: str) -> str:
+    """The Ultralytics device for a device setting: a CUDA index when asked for and present, else cpu."""
+    import torch
+
+    index = gpu_index(device)
+    if index is None:
+        return "cpu"
+    if torch.cuda.is_available() and index < torch.cuda.device_count():
+        return str(index)
+    if device == "auto":
+        return "cpu"
+    raise DeviceUnavailable(f"device {device!r}: PyTorch sees no such CUDA device on this machine")
 
 
 class Detector(Protocol):
     version: str
     class_names: tuple[str, ...]
+    device: str
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]: ...
 
@@ -45,8 +94,9 @@ class OnnxDetector:
         if params.intra_op_threads:
             options.intra_op_num_threads = params.intra_op_threads
         self.session = ort.InferenceSession(
-            str(model.file(ONNX_FILE)), sess_options=options, providers=["CPUExecutionProvider"]
+            str(model.file(ONNX_FILE)), sess_options=options, providers=onnx_providers(params.device)
         )
+        self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
         self.input_name = self.session.get_inputs()[0].name
         self.version, self.class_names, self.imgsz, self.params = (
             model.version,
@@ -74,6 +124,7 @@ class UltralyticsDetector:
     def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
         from ultralytics import YOLO
 
+        self.device = torch_device(params.device)
         self.yolo = YOLO(str(model.file(TORCH_FILE)), task="detect")
         self.version, self.class_names, self.imgsz, self.params = (
             model.version,
@@ -90,7 +141,7 @@ class UltralyticsDetector:
             conf=p.conf_threshold,
             iou=p.iou_threshold,
             max_det=p.max_detections,
-            device="cpu",
+            device=self.device,
             verbose=False,
         )
         out = []

@@ -22,6 +22,12 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(0.45, ge=0.0, le=1.0)
     max_detections: int = Field(100, ge=1)
     intra_op_threads: int = Field(1, ge=0, description="ONNX Runtime threads per replica; 0 = all cores")
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="auto = a GPU when the engine can use one (onnxruntime-gpu, or PyTorch with CUDA), "
+        "else CPU; cpu; cuda or cuda:N",
+    )
 
     max_batch_size: int = Field(8, ge=1)
     batch_wait_timeout_s: float = Field(0.005, ge=0.0)
@@ -32,6 +38,9 @@ class Settings(AgroRiskSettings):
     max_replicas: int = Field(4, ge=1)
     target_ongoing_requests: float = Field(8.0, gt=0)
     num_cpus_per_replica: float = Field(1.0, gt=0)
+    num_gpus_per_replica: float = Field(
+        0.0, ge=0, description="Ray GPUs reserved per replica (e.g. 0.25: four replicas share a GPU)"
+    )
     request_timeout_s: float = Field(10.0, gt=0)
     reload_interval_s: float = Field(10.0, ge=0, description="how often replicas check the alias; 0 = never")
     max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
@@ -68,5 +77,5 @@ class Settings(AgroRiskSettings):
     @property
     def detection_params(self) -> DetectionParams:
         return DetectionParams(
-            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads
+            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads, self.device
         )
