@@ -70,6 +70,8 @@ def serve(
     out.print(
         f"Serving on {url}  (POST /predict, GET /healthz, GET /version); metrics on :{settings.metrics_port}"
     )
+    if settings.ingress == "haproxy" and not settings.address:
+        out.print(f"HAProxy in front of the replicas: stats on :{settings.haproxy_stats_port}/stats")
     try:
         while True:
             time.sleep(3600)
