@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from agrorisk_common.cli import fail, one_line
 from agrorisk_common.logging import configure_logging
 
 app = typer.Typer(
@@ -17,12 +18,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 @app.command()
@@ -41,14 +36,14 @@ def serve(
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        _fail(_first_error(exc))
+        raise fail(one_line(exc)) from None
     from agrorisk_backend.main import create_app
     from agrorisk_common.catalog import CatalogError
 
     try:
         api = create_app(settings)
     except (CatalogError, ValidationError) as exc:
-        _fail(str(exc).splitlines()[0])
+        raise fail(one_line(exc)) from None
     uvicorn.run(api, host=settings.host, port=settings.port, log_config=None)
 
 
@@ -72,8 +67,8 @@ def bench(
     configure_logging("WARNING")
     try:
         result = asyncio.run(run_bench(out, requests=requests, concurrency=concurrency, url=url))
-    except BenchError as exc:
-        _fail(str(exc))
+    except BenchError as exc:  # keeps the failing server's log tail
+        raise fail(str(exc)) from None
     Console().print(
         f"{result.requests} compare requests at concurrency {result.concurrency}: {result.errors} errors, "
         f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
@@ -81,9 +76,3 @@ def bench(
     )
     if result.errors:
         raise typer.Exit(1)
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    field = ".".join(str(p) for p in error["loc"])
-    return f"setting {field}: {error['msg']}"

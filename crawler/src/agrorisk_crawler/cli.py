@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agrorisk_common.catalog import CatalogError, Risk, RiskType, load_catalog
+from agrorisk_common.cli import one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_crawler.bench import run_bench
 from agrorisk_crawler.collection import ImageCollection
@@ -56,8 +57,7 @@ def _settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None and v != []})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CliError(one_line(exc)) from None
 
 
 def _select(settings: Settings, risk: list[str], crop: list[str], risk_type: list[RiskType]) -> list[Risk]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agrorisk_common.cli import err, fail
+from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
 
 app = typer.Typer(
@@ -82,7 +82,7 @@ def materialize(
             work_dir=work_dir, selection=select, on_step=lambda s: err.print(f"[cyan]step[/cyan] {s}")
         )
     except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise fail(one_line(exc)) from None
     for line in result.summary:
         console.print(line, highlight=False)
     if not result.success:

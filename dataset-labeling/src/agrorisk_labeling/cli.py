@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, CatalogError, load_catalog
+from agrorisk_common.cli import one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_labeling import studio
 from agrorisk_labeling.autolabel import autolabel
@@ -79,7 +80,7 @@ def make_settings(**overrides) -> Settings:
         settings = Settings()
         return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
-        raise LabelingError(f"bad settings: {exc}") from None
+        raise LabelingError(one_line(exc)) from None
 
 
 def catalog_of(settings: Settings) -> Catalog:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
+from agrorisk_common.cli import fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_web.settings import Settings
 
@@ -44,11 +44,7 @@ def serve(
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        Console(stderr=True).print(
-            f"[red]error:[/red] setting {'.'.join(map(str, error['loc']))}: {error['msg']}"
-        )
-        raise typer.Exit(1) from None
+        raise fail(one_line(exc)) from None
     import uvicorn
 
     from agrorisk_web.app import create_web_app

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from agrorisk_common.cli import one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_storage.bench import BENCH_BUCKET, run_bench
 from agrorisk_storage.errors import RegistryError
@@ -57,8 +58,7 @@ def _clean_errors() -> Iterator[None]:
     try:
         yield
     except (RegistryError, ValidationError, ValueError, OSError) as exc:
-        message = _settings_error(exc) if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
-        err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {one_line(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -69,12 +69,6 @@ def _registry(kind: Kind) -> Iterator[VersionRegistry]:
         registry = open_registry(kind.value, StorageSettings())
         err.print(f"[dim]{kind.value} registry: {registry.location}[/dim]", highlight=False, soft_wrap=True)
         yield registry
-
-
-def _settings_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "settings"
-    return f"invalid storage setting {field}: {first['msg']}"
 
 
 def _metadata(meta: list[str], meta_json: Path | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import err, fail
+from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_ray.model_source import ModelSource, ModelUnavailable
 from agrorisk_ray.settings import Settings
@@ -66,7 +66,7 @@ def serve(
         storage = StorageSettings()
         url = server.start(settings, storage)
     except (ValueError, ModelUnavailable, RegistryError, ConnectionError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(one_line(exc)) from None
     out.print(
         f"Serving on {url}  (POST /predict, GET /healthz, GET /version); metrics on :{settings.metrics_port}"
     )
@@ -106,7 +106,7 @@ def smoke_model(
             if promote:
                 registry.promote(info.version, "production")
         except RegistryError as exc:
-            raise fail(str(exc)) from None
+            raise fail(one_line(exc)) from None
     out.print(f"pushed {info.version}{' and promoted it to production' if promote else ''}")
 
 
@@ -144,7 +144,7 @@ def bench(
         try:
             triton_executable()
         except TritonUnavailable as exc:
-            raise fail(str(exc)) from None
+            raise fail(one_line(exc)) from None
     levels = concurrency or [8]
     settings = Settings()
     with tempfile.TemporaryDirectory() as work:
@@ -153,7 +153,7 @@ def bench(
             model = ModelSource.from_settings(storage, settings.model_alias).pull()
             photos = load_images(images, 64) if images else sample_images(16)
         except (ModelUnavailable, RegistryError, ValueError, OSError) as exc:
-            raise fail(str(exc)) from None
+            raise fail(one_line(exc)) from None
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -165,7 +165,7 @@ def bench(
             try:
                 report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
             except TritonUnavailable as exc:
-                raise fail(str(exc)) from None
+                raise fail(one_line(exc)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(report.model_dump_json(indent=2))
     table = Table(title=f"model {report.model_version} @ {report.imgsz}px, {report.cpus} CPUs")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agrorisk_common.cli import err, fail
+from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_ray.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
@@ -49,7 +49,7 @@ def serve(
         server = DetectorServer(settings, StorageSettings())
         server.start()
     except (ValueError, ModelUnavailable, RegistryError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(one_line(exc)) from None
     if server.model.detector is None:
         err.print(
             f"[yellow]no model yet:[/yellow] {server.model.last_error}; serving errors until one is promoted"
@@ -79,7 +79,7 @@ def repo(
         model = ModelSource.from_settings(StorageSettings()).pull(version)
         path = write_repository(model, out_dir or settings.repository_dir, settings)
     except (ValueError, ModelUnavailable, RegistryError, OSError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(one_line(exc)) from None
     out.print(f"wrote the Triton repository for {model.version} to {path}")
 
 
@@ -102,7 +102,7 @@ def watch(
             url or settings.url,
         )
     except (ValueError, RegistryError) as exc:
-        raise fail(str(exc)) from None
+        raise fail(one_line(exc)) from None
     out.print(f"watching alias {settings.model_alias!r} for Triton at {url or settings.url}; Ctrl+C stops")
     try:
         sync.watch(interval or settings.reload_interval_s or 10.0)

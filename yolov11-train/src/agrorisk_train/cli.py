@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agrorisk_common.cli import one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_train.settings import TrainSettings
 
@@ -52,11 +52,8 @@ def _run[T](action: Callable[[], T]) -> T:
     configure_logging()
     try:
         return action()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     except (ValueError, OSError, RuntimeError, RegistryError, optuna.exceptions.OptunaError) as exc:
-        raise _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+        raise _fail(one_line(exc)) from None
 
 
 def _settings(**overrides: object) -> TrainSettings:
