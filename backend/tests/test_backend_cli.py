@@ -19,4 +19,4 @@ def test_help_lists_serve_and_bench_with_host_and_port():
 def test_bad_engine_is_one_readable_line():
     result = runner.invoke(app, ["serve", "--engine", "tensorflow", "--port", "0"])
     assert result.exit_code == 1
-    assert "error: setting engine" in result.output and "Traceback" not in result.output
+    assert "error: invalid setting engine" in result.output and "Traceback" not in result.output
