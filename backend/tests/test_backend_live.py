@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agrorisk_backend.bench import bench_photo, run_load
-from agrorisk_backend.testing import backend_server, storage_env
+from agrorisk_backend.testing import backend_env, backend_server
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = pytest.mark.slow
@@ -20,15 +20,7 @@ pytestmark = pytest.mark.slow
 def live_backend(ray_stack, fake_gemini, tmp_path_factory):
     ray_url, storage = ray_stack
     work = tmp_path_factory.mktemp("live-backend")
-    env = {
-        **storage_env(storage),
-        "AGRORISK_BACKEND_ENGINE": "ray",
-        "AGRORISK_BACKEND_RAY_URL": ray_url,
-        "AGRORISK_BACKEND_DATA_DIR": str(work / "data"),
-        "AGRORISK_GEMINI_API_KEY": "test-gemini-key",
-        "AGRORISK_GEMINI_BASE_URL": fake_gemini.base_url,
-        "AGRORISK_GEMINI_MAX_ATTEMPTS": "1",
-    }
+    env = backend_env(storage, ray_url, work / "data", fake_gemini.base_url, "test-gemini-key")
     with backend_server(env, work / "backend.log") as url:
         yield url, work
 

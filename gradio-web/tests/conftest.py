@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agrorisk_backend.testing import backend_server, server_process, shared_ray_serve, storage_env
+from agrorisk_backend.testing import backend_env, backend_server, server_process, shared_ray_serve
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
 from agrorisk_gemini.testing import FakeGeminiServer
@@ -40,30 +40,22 @@ def fake_gemini() -> Iterator[FakeGeminiServer]:
         yield server
 
 
-def _backend(ray_stack, tmp_path_factory, gemini_env: dict[str, str]) -> Iterator[str]:
+def _backend(ray_stack, tmp_path_factory, gemini_url: str | None = None) -> Iterator[str]:
     ray_url, storage = ray_stack
     work = tmp_path_factory.mktemp("web-backend")
-    env = {
-        **storage_env(storage),
-        "AGRORISK_BACKEND_RAY_URL": ray_url,
-        "AGRORISK_BACKEND_DATA_DIR": str(work / "data"),
-        "AGRORISK_GEMINI_MAX_ATTEMPTS": "1",
-        **gemini_env,
-    }
+    env = backend_env(storage, ray_url, work / "data", gemini_url, GEMINI_KEY)
     with backend_server(env, work / "backend.log") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def backend_url(ray_stack, fake_gemini, tmp_path_factory) -> Iterator[str]:
-    gemini_env = {"AGRORISK_GEMINI_API_KEY": GEMINI_KEY, "AGRORISK_GEMINI_BASE_URL": fake_gemini.base_url}
-    yield from _backend(ray_stack, tmp_path_factory, gemini_env)
+    yield from _backend(ray_stack, tmp_path_factory, fake_gemini.base_url)
 
 
 @pytest.fixture(scope="session")
 def backend_without_gemini_url(ray_stack, tmp_path_factory) -> Iterator[str]:
-    # An empty key overrides any GEMINI_API_KEY of the machine: Gemini is "not configured".
-    yield from _backend(ray_stack, tmp_path_factory, {"AGRORISK_GEMINI_API_KEY": "", "GEMINI_API_KEY": ""})
+    yield from _backend(ray_stack, tmp_path_factory)
 
 
 def _web(backend: str, tmp_path_factory) -> Iterator[str]:

@@ -106,7 +106,7 @@ async def run_load(
 async def run_bench(out: Path, requests: int, concurrency: int, url: str | None = None) -> BenchResult:
     """Load `url`, or (without one) a local stack started here: Ray Serve with a one-epoch model, the
     fake Gemini server and the backend. Writes the result as JSON to `out`."""
-    from agrorisk_backend.testing import StackError, backend_server, ray_serve, smoke_registry, storage_env
+    from agrorisk_backend.testing import StackError, backend_env, backend_server, ray_serve, smoke_registry
     from agrorisk_gemini.testing import FakeGeminiServer
 
     with ExitStack() as stack, Progress() as progress:
@@ -117,15 +117,7 @@ async def run_bench(out: Path, requests: int, concurrency: int, url: str | None 
                 storage = await asyncio.to_thread(smoke_registry, work, [r.id for r in load_catalog()][:2])
                 ray_url = stack.enter_context(ray_serve(storage, work / "ray-serve.log"))
                 gemini = stack.enter_context(FakeGeminiServer(api_key="bench-key"))
-                env = {
-                    **storage_env(storage),
-                    "AGRORISK_BACKEND_ENGINE": "ray",
-                    "AGRORISK_BACKEND_RAY_URL": ray_url,
-                    "AGRORISK_BACKEND_DATA_DIR": str(work / "data"),
-                    "AGRORISK_GEMINI_API_KEY": "bench-key",
-                    "AGRORISK_GEMINI_BASE_URL": gemini.base_url,
-                    "AGRORISK_GEMINI_MAX_ATTEMPTS": "1",
-                }
+                env = backend_env(storage, ray_url, work / "data", gemini.base_url, "bench-key")
                 url = stack.enter_context(backend_server(env, work / "backend.log"))
             except StackError as exc:
                 raise BenchError(str(exc)) from None

@@ -58,6 +58,29 @@ def storage_env(storage: StorageSettings) -> dict[str, str]:
     }
 
 
+def backend_env(
+    storage: StorageSettings,
+    ray_url: str,
+    data_dir: Path,
+    gemini_url: str | None = None,
+    gemini_key: str | None = None,
+) -> dict[str, str]:
+    """A backend's environment: the local model on this Ray Serve, and Gemini (one attempt per
+    request) on the given server when there is one, else not configured."""
+    env = {
+        **storage_env(storage),
+        "AGRORISK_BACKEND_ENGINE": "ray",
+        "AGRORISK_BACKEND_RAY_URL": ray_url,
+        "AGRORISK_BACKEND_DATA_DIR": str(data_dir),
+        "AGRORISK_GEMINI_MAX_ATTEMPTS": "1",
+    }
+    if gemini_url:
+        env |= {"AGRORISK_GEMINI_BASE_URL": gemini_url, "AGRORISK_GEMINI_API_KEY": gemini_key or ""}
+    else:  # empty keys override any GEMINI_API_KEY of the machine
+        env |= {"AGRORISK_GEMINI_API_KEY": "", "GEMINI_API_KEY": ""}
+    return env
+
+
 @contextmanager
 def server_process(
     args: list[str], env: dict[str, str], health_url: str, name: str, log_path: Path, timeout_s: float = 240
