@@ -366,7 +366,7 @@ def check_served(backend_url: str, version: str, data_yaml: Path, timeout_s: flo
     (a running Ray Serve hot-reloads a newly promoted model within its reload interval)."""
     import httpx
 
-    from agrorisk_train.datasets import split_images
+    from agrorisk_common.yolo_data import split_images
 
     image = split_images(data_yaml, "val")[0]
     deadline = time.monotonic() + timeout_s

@@ -83,7 +83,7 @@ def train(settings, data_yaml: Path, on_epoch: EpochProgress):
 
 def export(settings, result, data_yaml: Path):
     """best.onnx beside best.pt, checked against PyTorch on a validation image of the dataset."""
-    from agrorisk_train.datasets import split_images
+    from agrorisk_common.yolo_data import split_images
     from agrorisk_train.export import export_onnx
 
     images = split_images(data_yaml, "val")

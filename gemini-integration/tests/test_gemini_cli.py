@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agrorisk_common.evaluation import EvaluationReport, load_yolo_ground_truth
+from agrorisk_common.evaluation import EvaluationReport
+from agrorisk_common.yolo_data import load_yolo_ground_truth
 from agrorisk_gemini.cli import app
 from agrorisk_gemini.testing import finding
 
@@ -81,7 +82,8 @@ def test_evaluate_writes_the_shared_report_and_compare_puts_two_side_by_side(
     assert live.exit_code == 0, live.output
     report = EvaluationReport.read(tmp_path / "live" / "report-gemini.json")
     assert report.source == "gemini" and report.n_images == 3 and report.n_errors == 0
-    assert report.map50 == 1.0 and report.image_accuracy == 1.0 and report.cost_total_usd > 0
+    assert report.map50 is None and report.thresholds.map_conf is None  # no calibrated scores: no mAP
+    assert report.f1 == 1.0 and report.image_accuracy == 1.0 and report.cost_per_1000_images_usd > 0
     assert (tmp_path / "live" / "report-gemini.md").read_text().startswith("# Evaluation: gemini")
     summary = json.loads((tmp_path / "live" / "gemini-run.json").read_text())
     assert summary["mode"] == "standard" and summary["errors"] == 0 and summary["attempts"] == 3
@@ -97,7 +99,7 @@ def test_evaluate_writes_the_shared_report_and_compare_puts_two_side_by_side(
     assert len(gemini.calls(":batchGenerateContent")) == 1 and gemini.calls(":generateContent") == []
     batch_summary = json.loads((batch_out / "gemini-run.json").read_text())
     assert batch_summary["mode"] == "batch" and batch_summary["errors"] == 0
-    assert EvaluationReport.read(batch_out / "report-gemini.json").map50 < 1.0
+    assert EvaluationReport.read(batch_out / "report-gemini.json").f1 < 1.0
 
     compared = runner.invoke(
         app,
@@ -111,7 +113,7 @@ def test_evaluate_writes_the_shared_report_and_compare_puts_two_side_by_side(
         env=env,
     )
     assert compared.exit_code == 0, compared.output
-    assert "mAP@0.5 | 1.000" in compared.output and "agreement" in compared.output
+    assert "| F1 | 1.000 |" in compared.output and "agreement" in compared.output
     assert (tmp_path / "cmp" / "comparison.md").exists()
 
 

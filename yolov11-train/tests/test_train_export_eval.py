@@ -6,7 +6,8 @@ import onnxruntime as ort
 import pytest
 from typer.testing import CliRunner
 
-from agrorisk_common.evaluation import EvaluationReport, load_yolo_ground_truth
+from agrorisk_common.evaluation import EvaluationReport
+from agrorisk_common.yolo_data import load_yolo_ground_truth
 from agrorisk_train.cli import app
 from agrorisk_train.export import ExportMismatch, export_onnx, letterboxed_batch, max_abs_difference
 
@@ -68,7 +69,7 @@ def test_evaluate_an_onnx_model(exported, leaf_data, settings):
     from agrorisk_train.evaluation import evaluate_model
 
     result, _ = exported
-    report = evaluate_model(result.onnx_path, leaf_data, settings, split="test", imgsz=64, conf=0.001)
+    report = evaluate_model(result.onnx_path, leaf_data, settings, split="test", imgsz=64, operating_conf=0.001)
     assert report.n_images == 2 and report.n_errors == 0
 
 

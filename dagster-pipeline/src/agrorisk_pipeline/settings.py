@@ -44,7 +44,10 @@ class Settings(AgroRiskSettings):
     gate_margin: float = Field(
         default=0.02, description="a candidate may trail production mAP50 by at most this much"
     )
-    eval_conf: float = Field(default=0.05, ge=0.0, le=1.0, description="confidence threshold in evaluation")
+    operating_conf: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description="operating confidence (the server's): P/R/F1 in evaluation, batch inference; mAP uses 0.001",
+    )
 
     prediction_log_dir: Path = Field(
         default=Path(".agrorisk/prediction-log"), description="backend JSONL log"

@@ -15,8 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, load_catalog
-from agrorisk_common.evaluation import EvaluationReport, compare_reports, load_yolo_ground_truth
+from agrorisk_common.comparison import compare_reports
+from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.logging import configure_logging
+from agrorisk_common.yolo_data import load_yolo_ground_truth
 from agrorisk_gemini.client import NOT_CONFIGURED, GeminiDetector, GeminiResult, select_risks
 from agrorisk_gemini.dataset_eval import (
     EvaluationRun,
@@ -138,7 +140,6 @@ def evaluate(
         "reports/gemini"
     ),
     batch: Annotated[bool, typer.Option("--batch", help="Use the Batch API (half price, slower).")] = False,
-    iou: Annotated[float, typer.Option(help="IoU needed for a detection to match a label.")] = 0.5,
     few_shot_per_risk: Annotated[
         int | None, typer.Option(help="Few-shot examples per risk from the few-shot dataset.")
     ] = None,
@@ -168,10 +169,10 @@ def evaluate(
             raise ValueError(NOT_CONFIGURED)
         detector = detector_for_dataset(settings, _catalog(catalog), dataset, split)
         mode = CostMode.BATCH if batch else CostMode.STANDARD
-        run = asyncio.run(_evaluate(detector, dataset, split, out_dir, mode, iou))
+        run = asyncio.run(_evaluate(detector, dataset, split, out_dir, mode))
         r = run.report
         out.print(
-            f"{r.n_images} images · errors {r.n_errors} · mAP@0.5 {r.map50:.3f} · F1 {r.f1:.3f} · "
+            f"{r.n_images} images · errors {r.n_errors} · P {r.precision:.3f} · R {r.recall:.3f} · F1 {r.f1:.3f} · "
             f"image accuracy {r.image_accuracy:.3f} · cost ${r.cost_total_usd:.6f}",
             highlight=False,
         )
@@ -186,7 +187,7 @@ def evaluate(
 
 
 async def _evaluate(
-    detector: GeminiDetector, dataset: Path, split: str, out_dir: Path, mode: CostMode, iou: float
+    detector: GeminiDetector, dataset: Path, split: str, out_dir: Path, mode: CostMode
 ) -> EvaluationRun:
     total = len(load_yolo_ground_truth(dataset, split))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -194,7 +195,7 @@ async def _evaluate(
         task = progress.add_task(f"Gemini {mode.value}", total=total)
         try:
             return await evaluate_dataset(
-                detector, dataset, split, out_dir, mode, iou, lambda n: progress.advance(task, n)
+                detector, dataset, split, out_dir, mode, lambda n: progress.advance(task, n)
             )
         finally:
             await detector.aclose()
@@ -204,18 +205,16 @@ async def _evaluate(
 def compare(
     report_a: Annotated[Path, typer.Argument(help="An evaluation report JSON (e.g. Gemini's).")],
     report_b: Annotated[Path, typer.Argument(help="Another report on the same set (e.g. YOLO's).")],
-    iou: Annotated[float, typer.Option(help="IoU for per-image agreement.")] = 0.5,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Also write comparison.json/.md here.")
     ] = None,
 ) -> None:
-    """Put two evaluation reports side by side: per-risk metrics, agreement, latency, cost per correct."""
+    """Put two evaluation reports on the same photos in one table: per-class P/R/F1, YOLO's mAP,
+    box IoU, latency p50/p95, cost per 1,000 images, and how often the two agree."""
 
     def body() -> None:
         a, b = EvaluationReport.read(report_a), EvaluationReport.read(report_b)
-        comparison = compare_reports(a, b, iou_threshold=iou)
-        if comparison.n_common_images == 0:
-            raise ValueError("the two reports share no images; were they made on the same set?")
+        comparison = compare_reports(a, b)
         markdown = comparison.to_markdown()
         out.print(markdown, highlight=False, markup=False)
         if out_dir is not None:

@@ -11,7 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from agrorisk_common.catalog import Catalog
-from agrorisk_common.evaluation import EvaluationReport, dataset_risk_ids, evaluate, load_yolo_ground_truth
+from agrorisk_common.evaluation import EvaluationReport, Thresholds, evaluate
+from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth
 from agrorisk_gemini.batch import predict_batch
 from agrorisk_gemini.client import GeminiDetector, GeminiResult
 from agrorisk_gemini.few_shot import load_examples
@@ -102,10 +103,12 @@ async def evaluate_dataset(
     split: str,
     out_dir: Path,
     mode: CostMode = CostMode.STANDARD,
-    iou_threshold: float = 0.5,
     on_done: Callable[[int], None] = lambda n: None,
 ) -> EvaluationRun:
-    """Predict the split, score it with the shared evaluator and write report JSON + Markdown + run summary."""
+    """Predict the split, score it with the shared evaluator and write report JSON + Markdown + run summary.
+
+    Gemini's boxes carry no calibrated score: it is scored at its operating point (every box it
+    gives), with no mAP; cost comes from each answer's usage metadata and the price table."""
     ground_truth = load_yolo_ground_truth(data_yaml, split)
     if not ground_truth:
         raise ValueError(f"{data_yaml}: split '{split}' has no images")
@@ -113,10 +116,12 @@ async def evaluate_dataset(
     report = evaluate(
         ground_truth,
         {image: r.prediction for image, r in results.items()},
-        risk_ids=detector.class_map.risk_ids,
-        iou_threshold=iou_threshold,
+        detector.class_map.risk_ids,
+        thresholds=Thresholds(map_conf=None, operating_conf=0.0),
         source="gemini",
-        dataset=f"{data_yaml}:{split}",
+        dataset=f"{data_yaml.parent.name}:{split}",
+        model_version=detector.settings.model,
+        cost_basis=f"usage metadata × {detector.settings.model} prices ({detector.prices.checked_on})",
     )
     json_path, md_path = report.write(out_dir, stem=REPORT_STEM)
     summary = run_summary(detector, results, mode)

@@ -9,8 +9,8 @@ from pathlib import Path
 from google.genai import types
 
 from agrorisk_common.detection import Detection
-from agrorisk_common.evaluation import load_yolo_ground_truth
 from agrorisk_common.images import sniff_mime_type
+from agrorisk_common.yolo_data import load_yolo_ground_truth
 from agrorisk_gemini.answer import Finding, GeminiAnswer
 
 

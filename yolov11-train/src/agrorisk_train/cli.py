@@ -241,20 +241,30 @@ def evaluate(
     data: DataOption,
     split: Annotated[str, typer.Option("--split", help="Split to score.")] = "val",
     imgsz: ImgszOption = None,
-    conf: Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Confidence threshold.")] = 0.25,
-    iou: Annotated[float, typer.Option("--iou", min=0.05, max=0.95, help="IoU for a match.")] = 0.5,
+    conf: Annotated[
+        float,
+        typer.Option(
+            "--conf",
+            min=0.0,
+            max=1.0,
+            help="Operating confidence for precision/recall/F1 (the server's threshold); mAP always "
+            "uses every detection down to 0.001, as `yolo val`.",
+        ),
+    ] = 0.25,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for report-yolo.json/.md.")] = Path(
         "runs/evaluation"
     ),
     model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+    dataset_version: DatasetVersionOption = None,
 ) -> None:
-    """Score a model on a labelled split; the report compares directly with `agrorisk-gemini evaluate`."""
+    """Score a model on a labelled split: COCO mAP@0.5 and mAP@0.5:0.95 (pycocotools, comparable
+    with `yolo val` and papers), P/R/F1 at the operating threshold, latency, cost per 1,000 images."""
     from agrorisk_train.evaluation import evaluate_model
 
     def body() -> None:
         report = evaluate_model(
-            weights, _data(data), _settings(), split=split, imgsz=imgsz, conf=conf, iou_threshold=iou,
-            model_version=model_version, out_dir=out_dir,
+            weights, _data(data), _settings(), split=split, imgsz=imgsz, operating_conf=conf,
+            model_version=model_version, dataset_version=dataset_version, out_dir=out_dir,
         )  # fmt: skip
         out.print(report.to_markdown())
         out.print(f"report: {out_dir / 'report-yolo.json'}")

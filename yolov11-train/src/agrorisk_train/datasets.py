@@ -1,4 +1,5 @@
-"""YOLO data.yaml helpers: class names, absolute paths, a content hash, and replay mixing."""
+"""Training-side data.yaml helpers: an absolute copy for Ultralytics, a content hash, replay mixing
+(reading a data set is `agrorisk_common.yolo_data`)."""
 
 from __future__ import annotations
 
@@ -8,28 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from agrorisk_common.evaluation import IMAGE_SUFFIXES, dataset_risk_ids
-
-
-def read_data_yaml(data_yaml: str | Path) -> dict:
-    """The parsed data.yaml with `path` made absolute; clear errors for a missing or broken file."""
-    data_yaml = Path(data_yaml)
-    if not data_yaml.is_file():
-        raise FileNotFoundError(f"data.yaml not found: {data_yaml}")
-    try:
-        config = yaml.safe_load(data_yaml.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{data_yaml}: not valid YAML ({exc})") from None
-    if not isinstance(config, dict) or "train" not in config or "names" not in config:
-        raise ValueError(f"{data_yaml}: a YOLO data.yaml needs 'train', 'val' and 'names'")
-    root = Path(config.get("path") or data_yaml.parent)
-    config["path"] = str(root if root.is_absolute() else (data_yaml.parent / root).resolve())
-    return config
+from agrorisk_common.yolo_data import dataset_risk_ids, label_of, read_data_yaml, split_images
 
 
 def risk_ids(data_yaml: str | Path) -> list[str]:
     """Class names of the dataset, which are risk ids from the catalog."""
-    read_data_yaml(data_yaml)
     return dataset_risk_ids(data_yaml)
 
 
@@ -47,26 +31,6 @@ def absolute_data_yaml(data_yaml: str | Path, out_dir: Path) -> Path:
     return target
 
 
-def split_images(data_yaml: str | Path, split: str) -> list[Path]:
-    """Image files of one split (a folder, a list file, or a list of either); none when the
-    data.yaml has no such split."""
-    config = read_data_yaml(data_yaml)
-    if not config.get(split):
-        return []
-    root = Path(config["path"])
-    entries = config[split] if isinstance(config[split], list) else [config[split]]
-    images: list[Path] = []
-    for entry in entries:
-        path = Path(entry) if Path(entry).is_absolute() else root / entry
-        if path.is_dir():
-            images += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.suffix == ".txt" and path.is_file():
-            images += [Path(line.strip()) for line in path.read_text().splitlines() if line.strip()]
-        else:
-            raise FileNotFoundError(f"{data_yaml}: split '{split}' points at missing {path}")
-    return images
-
-
 def dataset_hash(data_yaml: str | Path) -> str:
     """sha256 over the class names and every image and label file of every split (order-independent)."""
     config = read_data_yaml(data_yaml)
@@ -82,14 +46,6 @@ def dataset_hash(data_yaml: str | Path) -> str:
             digest.update(file.name.encode())
             digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def label_of(image: Path) -> Path:
-    """The YOLO label file of an image (…/images/… → …/labels/….txt)."""
-    parts = list(image.parts)
-    index = len(parts) - 1 - parts[::-1].index("images")
-    parts[index] = "labels"
-    return Path(*parts).with_suffix(".txt")
 
 
 def replay_mix(new_yaml: Path, old_yaml: Path, fraction: float, out_dir: Path, seed: int = 0) -> Path:

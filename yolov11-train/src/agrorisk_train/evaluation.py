@@ -1,5 +1,6 @@
-"""Score a trained model on a labelled split in the shared report format, so YOLO and Gemini
-reports compare directly (`agrorisk_common.evaluation`)."""
+"""Score a trained model on a labelled split with the one standard evaluator
+(`agrorisk_common.evaluation`): COCO mAP from detections down to conf 0.001 (as `yolo val`),
+P/R/F1 at the serving threshold, latency and cost per 1,000 images."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from agrorisk_common.detection import Box, Detection, Prediction
-from agrorisk_common.evaluation import EvaluationReport, evaluate, load_yolo_ground_truth
+from agrorisk_common.evaluation import (
+    MAP_CONF,
+    MAP_NMS_IOU,
+    MAX_DET,
+    OPERATING_CONF,
+    EvaluationReport,
+    Thresholds,
+    evaluate,
+)
+from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth
 from agrorisk_train import offline
-from agrorisk_train.datasets import risk_ids
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.weights import resolve_device
 
 log = logging.getLogger(__name__)
+BATCH = 16
 
 
 def predict_images(
@@ -24,37 +34,45 @@ def predict_images(
     *,
     imgsz: int,
     conf: float,
+    nms_iou: float = MAP_NMS_IOU,
+    max_det: int = MAX_DET,
     model_version: str | None = None,
 ) -> dict[str, Prediction]:
-    """One `Prediction` per image path from a .pt or .onnx model; class names are risk ids."""
+    """One `Prediction` per image path from a .pt or .onnx model; class names are risk ids. Each
+    carries its latency (pre-process + inference + NMS) and its cost at the machine's hourly price."""
     offline.ultralytics_settings(settings.project_dir, settings.config_dir)
     from ultralytics import YOLO
 
     model = YOLO(str(weights), task="detect")
     device = resolve_device(settings.device)
+    usd_per_ms = settings.machine_price_per_hour_usd / 3_600_000
+    paths = list(images)
     predictions: dict[str, Prediction] = {}
-    for image in images:
-        (result,) = model.predict(image, imgsz=imgsz, conf=conf, device=device, verbose=False)
-        names = result.names
-        height, width = result.orig_shape
-        detections = [
-            Detection(risk_id=names[int(c)], class_index=int(c), confidence=float(p), box=Box.clipped(*xyxy))
-            for xyxy, c, p in zip(
-                result.boxes.xyxyn.tolist(),
-                result.boxes.cls.tolist(),
-                result.boxes.conf.tolist(),
-                strict=True,
-            )
-            if xyxy[2] > xyxy[0] and xyxy[3] > xyxy[1]
-        ]
-        predictions[image] = Prediction(
-            source="yolo",
-            detections=detections,
-            model_version=model_version,
-            latency_ms=sum(v for v in result.speed.values() if v is not None),
-            image_width=width,
-            image_height=height,
+    for start in range(0, len(paths), BATCH):
+        chunk = paths[start : start + BATCH]
+        results = model.predict(
+            chunk, imgsz=imgsz, conf=conf, iou=nms_iou, max_det=max_det, device=device, verbose=False
         )
+        for image, result in zip(chunk, results, strict=True):
+            names = result.names
+            height, width = result.orig_shape
+            detections = [
+                Detection(
+                    risk_id=names[int(c)], class_index=int(c), confidence=float(p), box=Box.clipped(*xyxy)
+                )
+                for xyxy, c, p in zip(
+                    result.boxes.xyxyn.tolist(),
+                    result.boxes.cls.tolist(),
+                    result.boxes.conf.tolist(),
+                    strict=True,
+                )
+                if xyxy[2] > xyxy[0] and xyxy[3] > xyxy[1]
+            ]
+            latency = sum(v for v in result.speed.values() if v is not None)
+            predictions[image] = Prediction(
+                source="yolo", detections=detections, model_version=model_version, latency_ms=latency,
+                cost_usd=latency * usd_per_ms, image_width=width, image_height=height,
+            )  # fmt: skip
     return predictions
 
 
@@ -65,9 +83,9 @@ def evaluate_model(
     *,
     split: str = "val",
     imgsz: int | None = None,
-    conf: float = 0.25,
-    iou_threshold: float = 0.5,
+    operating_conf: float = OPERATING_CONF,
     model_version: str | None = None,
+    dataset_version: str | None = None,
     out_dir: str | Path | None = None,
 ) -> EvaluationReport:
     """Evaluate `weights` on one split of `data_yaml`; with `out_dir`, also write report-yolo.json/.md."""
@@ -77,23 +95,25 @@ def evaluate_model(
     ground_truth = load_yolo_ground_truth(data_yaml, split)
     if not ground_truth:
         raise ValueError(f"{data_yaml}: split '{split}' has no images")
+    imgsz = imgsz or settings.imgsz
     predictions = predict_images(
-        weights,
-        ground_truth,
-        settings,
-        imgsz=imgsz or settings.imgsz,
-        conf=conf,
-        model_version=model_version,
+        weights, ground_truth, settings, imgsz=imgsz, conf=MAP_CONF, model_version=model_version
     )
+    device = resolve_device(settings.device)
     report = evaluate(
         ground_truth,
         predictions,
-        risk_ids(data_yaml),
-        iou_threshold=iou_threshold,
+        dataset_risk_ids(data_yaml),
+        thresholds=Thresholds(
+            map_conf=MAP_CONF, nms_iou=MAP_NMS_IOU, operating_conf=operating_conf, imgsz=imgsz
+        ),
         source="yolo",
-        dataset=f"{data_yaml}:{split}",
+        dataset=f"{Path(data_yaml).parent.name}:{split}",
+        dataset_version=dataset_version,
+        model_version=model_version,
+        cost_basis=f"measured {device} time × ${settings.machine_price_per_hour_usd}/h",
     )
     if out_dir is not None:
         json_path, _ = report.write(out_dir, stem="report-yolo")
-        log.info("evaluation report: %s (mAP50 %.3f)", json_path, report.map50)
+        log.info("evaluation report: %s (mAP50 %.3f)", json_path, report.map50 or 0.0)
     return report

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from agrorisk_train.datasets import dataset_hash, read_data_yaml, replay_mix
+from agrorisk_common.yolo_data import read_data_yaml
+from agrorisk_train.datasets import dataset_hash, replay_mix
 from agrorisk_train.evaluation import evaluate_model
 from agrorisk_train.registering import register_model
 from agrorisk_train.settings import TrainSettings
@@ -87,7 +88,7 @@ def finetune(
         **{
             f"{name}_{metric}": getattr(report, metric)
             for name, report in reports.items()
-            for metric in ("map50", "precision", "recall", "f1", "image_accuracy")
+            for metric in ("map50", "map50_95", "precision", "recall", "f1", "image_accuracy")
         },
     }
     comparison["map50_delta"] = comparison["new_map50"] - comparison["old_map50"]

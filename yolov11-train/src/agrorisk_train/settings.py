@@ -40,6 +40,12 @@ class TrainSettings(AgroRiskSettings):
         description="YOLO_CONFIG_DIR: Ultralytics settings and the offline font live here.",
     )
     plots: bool = Field(default=True, description="Write PR/confusion plots and batch images.")
+    machine_price_per_hour_usd: float = Field(
+        default=0.10,
+        ge=0.0,
+        description="Hourly price of the machine that serves the model: evaluation turns measured "
+        "inference time into cost per 1,000 images with it (0.10 ≈ a 2-vCPU cloud VM).",
+    )
 
     wandb_project: str = Field(default="agrorisk-yolo")
     wandb_entity: str | None = Field(default=None)

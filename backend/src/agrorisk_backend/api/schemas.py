@@ -134,7 +134,7 @@ class CompareResult(BaseModel):
     only_local: list[str] = Field(description="risk ids only the local model found")
     only_gemini: list[str] = Field(description="risk ids only Gemini found")
     agreement: float | None = Field(
-        description="2 x same-risk box pairs / all boxes (1.0 when both found nothing); None if a side failed"
+        description="2 x boxes paired with a same-risk box at IoU >= the threshold / all boxes (1.0 when both found nothing; the evaluator's matching rule); None if a side failed"
     )
     table: list[CompareRow]
     risks: list[RiskCard]

@@ -11,6 +11,7 @@ from agrorisk_backend.api.schemas import (
     RiskCard,
 )
 from agrorisk_common.catalog import Catalog
+from agrorisk_common.comparison import box_agreement
 from agrorisk_common.detection import MatchedPair, Prediction, match_by_iou
 
 
@@ -60,7 +61,9 @@ def compare_result(
         unmatched_gemini=unmatched_gemini,
         only_local=[r for r in local_risks if r not in gemini_risks],
         only_gemini=[r for r in gemini_risks if r not in local_risks],
-        agreement=_agreement(local, gemini, sum(p.same_risk for p in pairs)),
+        agreement=None
+        if local.error or gemini.error
+        else round(box_agreement(local.detections, gemini.detections, iou_threshold), 4),
         table=_table(local, gemini, pairs, all_risks, cards),
         risks=list(cards.values()),
     )
@@ -72,13 +75,6 @@ def _by_confidence(prediction: Prediction) -> dict[str, float]:
     for d in prediction.detections:
         best[d.risk_id] = max(best.get(d.risk_id, 0.0), d.confidence)
     return dict(sorted(best.items(), key=lambda item: -item[1]))
-
-
-def _agreement(local: Prediction, gemini: Prediction, same_risk_pairs: int) -> float | None:
-    if local.error or gemini.error:
-        return None
-    total = len(local.detections) + len(gemini.detections)
-    return 1.0 if total == 0 else round(2 * same_risk_pairs / total, 4)
 
 
 def _table(

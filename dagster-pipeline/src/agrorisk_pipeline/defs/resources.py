@@ -29,7 +29,7 @@ class FlowResource(dg.ConfigurableResource):
     tune_trials: int
     tune_epochs: int
     gate_margin: float
-    eval_conf: float
+    operating_conf: float
     prediction_log_dir: str
     feedback_dir: str
     retrain_requests_dir: str

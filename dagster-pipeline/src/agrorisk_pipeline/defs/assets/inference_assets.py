@@ -29,8 +29,8 @@ def batch_inference(
     """Predict the inbox photos with the production model into the prediction log (then move them to
     `processed/`), and predict the training/validation images once per model version: the drift reference."""
     from agrorisk_common.prediction_log import append_records
+    from agrorisk_common.yolo_data import split_images
     from agrorisk_pipeline.batch import list_images, predict_records, serve_records
-    from agrorisk_train.datasets import split_images
 
     models = registry.models()
     production = models.show("production")
@@ -42,7 +42,7 @@ def batch_inference(
         if serving.url:
             return serve_records(serving.url, images)
         return predict_records(
-            weights, images, settings, imgsz=imgsz, conf=flow.eval_conf, model_version=production.version
+            weights, images, settings, imgsz=imgsz, conf=flow.operating_conf, model_version=production.version
         )
 
     reference = flow.work / "drift" / f"reference-{production.version}.jsonl"

@@ -117,8 +117,8 @@ def evaluation(
 ) -> dg.MaterializeResult:
     """Candidate vs production (and Gemini, when it has a key) on the frozen test set, in the shared
     report format; the quality gate's decision is recorded here."""
-    from agrorisk_common.evaluation import compare_reports
-    from agrorisk_train.datasets import split_images
+    from agrorisk_common.comparison import compare_reports
+    from agrorisk_common.yolo_data import split_images
     from agrorisk_train.evaluation import evaluate_model
 
     models = registry.models()
@@ -135,7 +135,7 @@ def evaluation(
             data_yaml,
             settings,
             split=split,
-            conf=flow.eval_conf,
+            operating_conf=flow.operating_conf,
             model_version=ref,
             out_dir=out / stem,
         )
