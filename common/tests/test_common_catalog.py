@@ -7,11 +7,39 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agrorisk_common.catalog import CROPS, CatalogError, RiskType, load_catalog
+from agrorisk_common.catalog import (
+    CROPS,
+    HEALTHY_PREFIX,
+    CatalogError,
+    RiskType,
+    crop_names,
+    healthy_class,
+    healthy_crop,
+    is_healthy_class,
+    load_catalog,
+)
 from agrorisk_common.catalog_cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_CATALOG = REPO / "crawler" / "risks"
+FIELD_CROPS = (
+    "winter_wheat",
+    "barley",
+    "maize",
+    "sunflower",
+    "soybean",
+    "winter_rapeseed",
+    "sugar_beet",
+    "potato",
+)
+# The disease classes of PlantDoc (shared/datasets/plantdoc-cc-by-4.0/classes.txt), which are catalog ids.
+PLANTDOC_RISKS = (
+    "apple-rust", "apple-scab", "grape-black-rot", "maize-common-rust", "maize-gray-leaf-spot",
+    "maize-northern-leaf-blight", "pepper-bacterial-spot", "potato-early-blight", "potato-late-blight",
+    "squash-powdery-mildew", "tomato-bacterial-spot", "tomato-early-blight", "tomato-late-blight",
+    "tomato-leaf-mold", "tomato-mosaic-virus", "tomato-septoria-leaf-spot", "tomato-spider-mite",
+    "tomato-yellow-leaf-curl-virus",
+)  # fmt: skip
 
 
 def _copy_catalog(tmp_path: Path) -> Path:
@@ -32,12 +60,56 @@ def _append_row(file: Path, **changes: str) -> int:
 
 def test_real_catalog_covers_the_main_crops_of_ukraine():
     catalog = load_catalog()
-    assert len(catalog) >= 60
-    assert set(catalog.crops) == set(CROPS)
+    assert len(catalog) >= 100
+    assert set(catalog.crops) == set(CROPS) and set(FIELD_CROPS) < set(CROPS)
     assert {r.risk_type for r in catalog} == set(RiskType)
     for risk in catalog:
         assert risk.queries_uk and risk.queries_en, risk.id
-        assert len(catalog.by_crop(risk.crop)) >= 5
+        assert risk.symptoms_uk and risk.plant_part and risk.bbch, risk.id
+    for crop in FIELD_CROPS:
+        assert len(catalog.by_crop(crop)) >= 5, crop
+
+
+def test_every_plantdoc_disease_class_is_a_catalog_risk():
+    catalog = load_catalog()
+    missing = [risk_id for risk_id in PLANTDOC_RISKS if risk_id not in catalog]
+    assert missing == []
+    assert catalog.get("tomato-spider-mite").risk_type == RiskType.PEST
+    assert {catalog.get(r).crop for r in PLANTDOC_RISKS} == {
+        "apple", "grape", "maize", "pepper", "potato", "squash", "tomato",
+    }  # fmt: skip
+
+
+def test_healthy_classes_name_a_crop_known_or_not():
+    assert HEALTHY_PREFIX == "healthy:"
+    assert is_healthy_class("healthy:tomato") and is_healthy_class("healthy:blueberry")
+    assert healthy_crop("healthy:tomato") == "tomato" and healthy_crop("healthy:peach") == "peach"
+    assert healthy_class("winter_wheat") == "healthy:winter_wheat"
+    for name in (
+        "tomato-late-blight",
+        "healthy",
+        "healthy:",
+        "healthy: tomato",
+        "Healthy:tomato",
+        "healthy:a-b",
+    ):
+        assert not is_healthy_class(name), name
+    with pytest.raises(ValueError, match="not a healthy-leaf class"):
+        healthy_crop("tomato-late-blight")
+    with pytest.raises(ValueError, match="not a lowercase slug"):
+        healthy_class("Sweet cherry")
+    catalog = load_catalog()
+    assert not any(is_healthy_class(r.id) for r in catalog)
+
+
+def test_crop_names_fall_back_to_the_raw_crop_name():
+    assert crop_names("tomato") == ("Томат", "Tomato") and crop_names("tomato").uk == "Томат"
+    assert crop_names(healthy_crop("healthy:potato")).en == "Potato"
+    assert crop_names(healthy_crop("healthy:raspberry")) == ("raspberry", "raspberry")
+    for crop, names in CROPS.items():
+        assert crop_names(crop) == names and names.uk and names.en, crop
+    risk = load_catalog().get("apple-scab")
+    assert (risk.crop_name_uk, risk.crop_name_en) == crop_names("apple")
 
 
 def test_every_risk_has_guidance_and_a_source():

@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.comparison import box_agreement, compare_reports
+from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.evaluation import EvaluationReport, Thresholds, evaluate
-from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth
 from agrorisk_common.procedural import draw_leaf, generate_leaf_dataset
+from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth
 
 RISKS = ["maize-smut", "maize-corn-borer"]
 

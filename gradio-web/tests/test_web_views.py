@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
+from agrorisk_common.annotate import annotate, colour_of
 from agrorisk_common.catalog import load_catalog
 from agrorisk_web import views
-from agrorisk_web.annotate import annotate, colour_of
 
 
 def card(risk_id="wheat-leaf-rust", **extra) -> dict:

@@ -179,3 +179,36 @@ def replica_sessions(stats_csv: str) -> dict[str, int]:
     header, *rows = stats_csv.lstrip("# ").splitlines()
     rows = [dict(zip(header.split(","), row.split(","), strict=False)) for row in rows]
     return {r["svname"]: int(r["stot"]) for r in rows if r["svname"].startswith("SERVE_REPLICA")}
+
+
+def test_predict_cli_answers_like_the_server(ray_serve, model_registry, sample_images, tmp_path, monkeypatch):
+    """`agrorisk-ray predict` runs the serving engine: the same boxes as the server for the same photo."""
+    from typer.testing import CliRunner
+
+    from agrorisk_ray.cli import app
+
+    _, url = ray_serve
+    storage, _ = model_registry
+    monkeypatch.setenv("AGRORISK_STORAGE_LOCAL_ROOT", str(storage.local_root))
+    monkeypatch.setenv("AGRORISK_STORAGE_CACHE_DIR", str(tmp_path / "cache"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, image in enumerate(sample_images):
+        (photos / f"leaf-{i}.jpg").write_bytes(image)
+    (photos / "broken.jpg").write_bytes(b"not a photo")
+    result = CliRunner().invoke(app, ["predict", str(photos), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "1 of 3 photo(s) could not be read" in result.output
+    assert "model v1" in result.output and "Traceback" not in result.output
+
+    async def served() -> list[Prediction]:
+        client = RayDetectorClient(url)
+        try:
+            return await asyncio.gather(*(client.predict(image) for image in sample_images))
+        finally:
+            await client.aclose()
+
+    for i, prediction in enumerate(asyncio.run(served())):
+        written = Prediction.model_validate_json((tmp_path / "out" / f"leaf-{i}.json").read_text())
+        assert_same_detections(prediction, written)
+        assert written.model_version == prediction.model_version == "v1"
+        assert Image.open(tmp_path / "out" / f"leaf-{i}.jpg").size == (written.image_width, written.image_height)

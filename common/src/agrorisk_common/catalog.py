@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,16 +19,59 @@ CATALOG_RELATIVE_DIR = Path("crawler") / "risks"
 LIST_SEPARATOR = "|"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-CROPS: dict[str, tuple[str, str]] = {
-    "winter_wheat": ("Пшениця озима", "Winter wheat"),
-    "barley": ("Ячмінь", "Barley"),
-    "maize": ("Кукурудза", "Maize"),
-    "sunflower": ("Соняшник", "Sunflower"),
-    "soybean": ("Соя", "Soybean"),
-    "winter_rapeseed": ("Ріпак озимий", "Winter rapeseed"),
-    "sugar_beet": ("Буряк цукровий", "Sugar beet"),
-    "potato": ("Картопля", "Potato"),
+
+class CropNames(NamedTuple):
+    """A crop's display names."""
+
+    uk: str
+    en: str
+
+
+CROPS: dict[str, CropNames] = {
+    "winter_wheat": CropNames("Пшениця озима", "Winter wheat"),
+    "barley": CropNames("Ячмінь", "Barley"),
+    "maize": CropNames("Кукурудза", "Maize"),
+    "sunflower": CropNames("Соняшник", "Sunflower"),
+    "soybean": CropNames("Соя", "Soybean"),
+    "winter_rapeseed": CropNames("Ріпак озимий", "Winter rapeseed"),
+    "sugar_beet": CropNames("Буряк цукровий", "Sugar beet"),
+    "potato": CropNames("Картопля", "Potato"),
+    "tomato": CropNames("Томат", "Tomato"),
+    "pepper": CropNames("Перець солодкий", "Sweet pepper"),
+    "squash": CropNames("Гарбуз", "Squash"),
+    "apple": CropNames("Яблуня", "Apple"),
+    "grape": CropNames("Виноград", "Grapevine"),
 }
+
+# A data-set class `healthy:<crop>` marks a healthy leaf of that crop (PlantDoc's convention): a
+# negative example, never a risk. The colon cannot occur in a risk id, so the two never collide.
+HEALTHY_PREFIX = "healthy:"
+CROP_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+def crop_names(crop: str) -> CropNames:
+    """Display names of a crop; a crop outside CROPS (PlantDoc's blueberry, cherry, peach, ...) gets
+    its raw name in both languages, so "no risk found on this crop" can be said for any crop."""
+    return CROPS.get(crop) or CropNames(crop, crop)
+
+
+def healthy_class(crop: str) -> str:
+    """The class name of a healthy leaf of `crop`: `healthy_class("tomato") == "healthy:tomato"`."""
+    if not CROP_PATTERN.match(crop):
+        raise ValueError(f"crop {crop!r} is not a lowercase slug (letters, digits, single underscores)")
+    return HEALTHY_PREFIX + crop
+
+
+def is_healthy_class(name: str) -> bool:
+    """True for `healthy:<crop>` with a slug crop (known to CROPS or not); False for risk ids."""
+    return name.startswith(HEALTHY_PREFIX) and bool(CROP_PATTERN.match(name[len(HEALTHY_PREFIX) :]))
+
+
+def healthy_crop(name: str) -> str:
+    """The crop of a healthy class: `healthy_crop("healthy:peach") == "peach"`; ValueError otherwise."""
+    if not is_healthy_class(name):
+        raise ValueError(f"{name!r} is not a healthy-leaf class ({HEALTHY_PREFIX}<crop>)")
+    return name[len(HEALTHY_PREFIX) :]
 
 
 class RiskType(StrEnum):
@@ -104,11 +148,11 @@ class Risk(BaseModel):
 
     @property
     def crop_name_uk(self) -> str:
-        return CROPS[self.crop][0]
+        return CROPS[self.crop].uk
 
     @property
     def crop_name_en(self) -> str:
-        return CROPS[self.crop][1]
+        return CROPS[self.crop].en
 
 
 REQUIRED_COLUMNS = ("id", "crop", "risk_type", "name_uk", "name_en", "plant_part", "symptoms_uk")

@@ -80,3 +80,40 @@ def load_yolo_ground_truth(data_yaml: str | Path, split: str = "val") -> dict[st
         lines = label.read_text().splitlines() if label.exists() else []
         truth[str(image)] = [Detection.from_yolo_line(line, class_map) for line in lines if line.strip()]
     return truth
+
+
+def class_subset(
+    src: Path, out: Path, classes: list[str], *, max_images: int | None = None, split: str = "val"
+) -> Path:
+    """A YOLO folder (`images/`, `labels/`, `classes.txt` as the real sets ship) cut down to
+    `classes`: labels re-indexed onto them, other classes' boxes dropped, images with none of them
+    left out; written to `out/images/<split>` with a data.yaml. Images are linked, not copied."""
+    names = [n.strip() for n in (src / "classes.txt").read_text(encoding="utf-8").splitlines() if n.strip()]
+    unknown = sorted(set(classes) - set(names))
+    if unknown:
+        raise ValueError(f"{src}: no classes {', '.join(unknown)}")
+    remap = {names.index(c): i for i, c in enumerate(classes)}
+    (out / "images" / split).mkdir(parents=True, exist_ok=True)
+    (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    kept = 0
+    for image in sorted(p for p in (src / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        label = src / "labels" / f"{image.stem}.txt"
+        lines = label.read_text().splitlines() if label.is_file() else []
+        picked = [
+            " ".join([str(remap[int(parts[0])]), *parts[1:5]])
+            for parts in (line.split() for line in lines if line.strip())
+            if int(parts[0]) in remap
+        ]
+        if not picked:
+            continue
+        target = out / "images" / split / image.name
+        if not target.exists():
+            target.symlink_to(image.resolve())
+        (out / "labels" / split / f"{image.stem}.txt").write_text("\n".join(picked) + "\n")
+        kept += 1
+        if max_images is not None and kept >= max_images:
+            break
+    data_yaml = out / "data.yaml"
+    config = {"path": str(out.resolve()), "train": f"images/{split}", split: f"images/{split}"}
+    data_yaml.write_text(yaml.safe_dump(config | {"names": dict(enumerate(classes))}, sort_keys=False))
+    return data_yaml

@@ -12,8 +12,8 @@ import gradio as gr  # noqa: E402  (analytics must be off before the import)
 from fastapi import FastAPI  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
+from agrorisk_common.annotate import annotate  # noqa: E402
 from agrorisk_web import views  # noqa: E402
-from agrorisk_web.annotate import annotate  # noqa: E402
 from agrorisk_web.backend_client import BackendClient, BackendError  # noqa: E402
 from agrorisk_web.examples import example_photos  # noqa: E402
 from agrorisk_web.settings import Settings  # noqa: E402

@@ -110,6 +110,65 @@ def smoke_model(
     out.print(f"pushed {info.version}{' and promoted it to production' if promote else ''}")
 
 
+@app.command("predict")
+def predict_command(
+    target: Annotated[Path, typer.Argument(help="A photo, or a folder of photos.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="A registry version (v3) or alias, or a best.onnx / best.pt file; default: the "
+            "alias the server serves [AGRORISK_RAY_MODEL_ALIAS]."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for <photo>.json (detection contract) and <photo>.jpg.")
+    ] = Path("predictions"),
+) -> None:
+    """Recognise risks on photos with the serving engine and thresholds (the server's answers for
+    the same photo and model version): a table, JSON per photo and annotated images."""
+    from agrorisk_common.catalog import load_catalog
+    from agrorisk_ray.photo_predict import local_model, names_of, photos_in, predict_photos, write_outputs
+
+    try:
+        settings = Settings()
+        photos = photos_in(target)
+        if model and Path(model).suffix in (".onnx", ".pt"):
+            version, engine = local_model(Path(model))
+        else:
+            version = ModelSource.from_settings(StorageSettings(), settings.model_alias).pull(model)
+            engine = settings.engine
+        catalog = load_catalog()
+    except (ValueError, OSError, ModelUnavailable, RegistryError) as exc:
+        raise fail(one_line(exc)) from None
+    table = Table("photo", "risk", "назва", "confidence", "box (x1 y1 x2 y2)")
+    failed = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(f"model {version.version}", total=len(photos))
+        for result in predict_photos(photos, version, engine, settings.detection_params):
+            progress.advance(task)
+            if result.prediction is None:
+                failed += 1
+                table.add_row(result.photo.name, f"[red]{result.error}[/red]", "", "", "")
+                continue
+            write_outputs(result, out_dir, catalog)
+            if not result.prediction.detections:
+                table.add_row(result.photo.name, "—", "ризиків не знайдено / no risk found", "", "")
+            for d in result.prediction.detections:
+                box = " ".join(f"{v:.3f}" for v in d.box.as_tuple())
+                table.add_row(result.photo.name, d.risk_id, names_of(d.risk_id, catalog)["name_uk"],
+                              f"{d.confidence:.2f}", box)  # fmt: skip
+    out.print(table)
+    p = settings.detection_params
+    out.print(
+        f"model {version.version} · engine {engine} · conf ≥ {p.conf_threshold} · NMS IoU {p.iou_threshold} · "
+        f"{len(photos) - failed} photo(s) → {out_dir}/",
+        highlight=False,
+    )
+    if failed:
+        raise fail(f"{failed} of {len(photos)} photo(s) could not be read")
+
+
 @app.command()
 def bench(
     concurrency: Annotated[
