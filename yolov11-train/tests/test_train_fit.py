@@ -50,8 +50,11 @@ def test_fit_with_unknown_model_name_is_one_readable_error(offline_env, leaf_dat
     assert "yolo99z.pt" in result.output and "Traceback" not in result.output
 
 
-def test_unreachable_pretrained_weights_fall_back_to_the_yaml_and_say_so(settings, monkeypatch, caplog):
-    """With GitHub unreachable (a proxy that refuses on loopback) the yaml is used, loudly."""
+def test_unreachable_coco_weights_fall_back_to_the_starter_or_the_yaml_and_say_so(
+    settings, trained, monkeypatch, caplog
+):
+    """With GitHub unreachable (a proxy that refuses on loopback) the starter model is used, else the
+    yaml (random init) — loudly, and the kind is recorded."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
@@ -59,11 +62,20 @@ def test_unreachable_pretrained_weights_fall_back_to_the_yaml_and_say_so(setting
         monkeypatch.setenv(var, closed)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    local = settings.model_copy(update={"model": None, "config_dir": settings.config_dir / "empty"})
+    local = settings.model_copy(
+        update={"model": None, "weights_dir": settings.config_dir / "empty", "starter_model": None}
+    )
     with caplog.at_level(logging.WARNING, logger="agrorisk_train.weights"):
         start = resolve_start_weights(local)
-    assert (start.path, start.pretrained) == ("yolo11n.yaml", False)
+    assert (start.path, start.pretrained, start.kind) == ("yolo11n.yaml", False, "random")
     assert "RANDOM initial weights" in caplog.text and "yolo11n.pt" in caplog.text
+
+    caplog.clear()
+    with_starter = local.model_copy(update={"starter_model": trained.best_pt})
+    with caplog.at_level(logging.WARNING, logger="agrorisk_train.weights"):
+        start = resolve_start_weights(with_starter)
+    assert (start.path, start.pretrained, start.kind) == (str(trained.best_pt.resolve()), True, "starter")
+    assert "starter model" in caplog.text and "cannot be downloaded" in caplog.text
 
 
 def test_a_local_checkpoint_is_used_as_pretrained(settings, trained):

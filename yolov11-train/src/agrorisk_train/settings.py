@@ -24,6 +24,14 @@ class TrainSettings(AgroRiskSettings):
         description="Start weights: a .pt path, an Ultralytics name (yolo11s.pt), an architecture yaml, "
         "or 'registry:<version|alias>'. Empty = pretrained yolo11<size>.pt, else yolo11<size>.yaml.",
     )
+    weights_dir: Path = Field(
+        default=Path(".agrorisk/weights"),
+        description="Folder with Ultralytics' COCO-pretrained weights (yolo11n.pt …); downloads land here.",
+    )
+    starter_model: Path | None = Field(
+        default=Path("models/starter/best.pt"),
+        description="Start when the COCO weights are unreachable: the project's starter model (real photos).",
+    )
     epochs: int = Field(default=50, ge=1)
     imgsz: int = Field(default=640, ge=32, description="Square training image size, pixels.")
     batch: int = Field(default=16, ge=1)

@@ -111,7 +111,12 @@ def train(
         settings,
         group=wandb_group,
         job_type=wandb_job_type,
-        extra_config={"start_weights": start.note, "class_names": names, **(wandb_config or {})},
+        extra_config={
+            "start_weights": start.note,
+            "start": start.kind,
+            "class_names": names,
+            **(wandb_config or {}),
+        },
     )
     tracker.attach(yolo)
     for event, functions in (callbacks or {}).items():
@@ -157,4 +162,9 @@ def _history(results_csv: Path) -> list[dict[str, float]]:
 
 
 def _start_info(start: StartWeights) -> dict[str, Any]:
-    return {"requested": start.requested, "note": start.note, "registry_version": start.registry_version}
+    return {
+        "requested": start.requested,
+        "kind": start.kind,
+        "note": start.note,
+        "registry_version": start.registry_version,
+    }

@@ -1,17 +1,20 @@
-"""Where training starts: a registry version, a local checkpoint, Ultralytics pretrained weights
-(downloaded when the network allows), or the bare architecture yaml as the stated fallback."""
+"""Where training starts: a registry version, a local checkpoint, Ultralytics' COCO-pretrained
+weights (from the weights folder, or downloaded when the network allows), else the project's own
+starter model trained on real photos, else the bare architecture yaml — each fallback said loudly."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from agrorisk_train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
 REGISTRY_PREFIX = "registry:"
+StartKind = Literal["coco", "starter", "random", "registry", "checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class StartWeights:
     pretrained: bool
     note: str
     registry_version: str | None = None
+    kind: StartKind = "checkpoint"
 
 
 def resolve_start_weights(settings: TrainSettings, model: str | None = None, registry=None) -> StartWeights:
@@ -29,7 +33,7 @@ def resolve_start_weights(settings: TrainSettings, model: str | None = None, reg
     if spec.startswith(REGISTRY_PREFIX):
         return _from_registry(spec, registry)
     if spec.endswith((".yaml", ".yml")):
-        return StartWeights(spec, spec, False, f"architecture {spec}, random initial weights")
+        return StartWeights(spec, spec, False, f"architecture {spec}, random initial weights", kind="random")
     local = Path(spec).expanduser()
     if local.is_file():
         return StartWeights(spec, str(local.resolve()), True, f"local checkpoint {local}")
@@ -39,28 +43,39 @@ def resolve_start_weights(settings: TrainSettings, model: str | None = None, reg
         raise FileNotFoundError(
             f"model {spec!r} is not a file, an Ultralytics weights name (yolo11n.pt …), a yaml or registry:<ref>"
         )
-    return _pretrained(spec, settings.config_dir / "weights")
+    return _pretrained(spec, settings.weights_dir, settings.starter_model)
 
 
-def _pretrained(name: str, weights_dir: Path) -> StartWeights:
+def _pretrained(name: str, weights_dir: Path, starter: Path | None) -> StartWeights:
     from ultralytics.utils.downloads import attempt_download_asset
 
     try:
         weights_dir.mkdir(parents=True, exist_ok=True)
         path = Path(attempt_download_asset(weights_dir / name))
     except (OSError, ConnectionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if starter is not None and starter.is_file():
+            log.warning(
+                "COCO-pretrained %s is not in %s and cannot be downloaded (%s); starting from the project's "
+                "starter model %s (trained on real PlantDoc photos)", name, weights_dir, reason, starter,
+            )  # fmt: skip
+            return StartWeights(
+                name,
+                str(starter.resolve()),
+                True,
+                f"{name} unreachable, starter model {starter}",
+                kind="starter",
+            )
         fallback = name.removesuffix(".pt") + ".yaml"
         log.warning(
-            "pretrained weights %s are unreachable (%s); training from %s with RANDOM initial weights",
-            name,
-            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            fallback,
-        )
+            "pretrained weights %s are unreachable (%s) and there is no starter model; training from %s with "
+            "RANDOM initial weights", name, reason, fallback,
+        )  # fmt: skip
         return StartWeights(
-            name, fallback, False, f"{name} unreachable, fell back to {fallback} (random init)"
+            name, fallback, False, f"{name} unreachable, fell back to {fallback} (random init)", kind="random"
         )
-    log.info("starting from pretrained %s (%s)", name, path)
-    return StartWeights(name, str(path), True, f"pretrained {name}")
+    log.info("starting from COCO-pretrained %s (%s)", name, path)
+    return StartWeights(name, str(path), True, f"pretrained {name} (COCO)", kind="coco")
 
 
 def _from_registry(spec: str, registry) -> StartWeights:
@@ -73,7 +88,9 @@ def _from_registry(spec: str, registry) -> StartWeights:
     if not best.is_file():
         raise FileNotFoundError(f"registry version {info.version} has no best.pt")
     log.info("starting from registry version %s (%s)", info.version, ref)
-    return StartWeights(spec, str(best), True, f"registry {info.version}", registry_version=info.version)
+    return StartWeights(
+        spec, str(best), True, f"registry {info.version}", registry_version=info.version, kind="registry"
+    )
 
 
 def resolve_device(device: str) -> str:
