@@ -18,7 +18,7 @@ def test_a_clean_generated_dataset_passes(tmp_path):
     assert quality.split_images == {"train": 8, "val": 4}
 
 
-def test_leakage_invalid_and_empty_labels_and_imbalance_are_reported(tmp_path):
+def test_leakage_invalid_labels_and_imbalance_are_reported_and_negatives_counted(tmp_path):
     data_yaml = generate_leaf_dataset(tmp_path, RISKS, images_per_class=6, imgsz=64)
     train = sorted((tmp_path / "images" / "train").glob("*.jpg"))
     shutil.copy(train[0], tmp_path / "images" / "val" / "leaked.jpg")
@@ -31,17 +31,17 @@ def test_leakage_invalid_and_empty_labels_and_imbalance_are_reported(tmp_path):
     quality = check_dataset(data_yaml)
     assert len(quality.leaked_images) >= 1
     assert quality.invalid_labels == [f"train/{train[1].stem}.txt:1: class 7 outside 0..1"]
-    assert quality.empty_labels == [f"train/{train[2].stem}.txt"]
+    assert quality.negatives == [f"train/{train[2].stem}.txt"]  # a healthy photo: no boxes, not a problem
     assert quality.missing_labels == [f"train/{train[3].name}"]
     problems = " | ".join(quality.problems(max_imbalance=1.1))
     for expected in (
         "more than one split",
         "invalid label lines",
-        "empty label files",
         "without labels",
         "imbalance",
     ):
         assert expected in problems
+    assert "empty" not in problems and "negative" not in problems
 
 
 def test_gate_refuses_a_worse_candidate_and_accepts_within_the_margin():

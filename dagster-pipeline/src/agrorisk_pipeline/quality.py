@@ -10,11 +10,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import imagehash
-import yaml
 from PIL import Image
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+from agrorisk_common.yolo_data import dataset_risk_ids, label_of, read_data_yaml, split_images
+
 SPLITS = ("train", "val", "test")
 
 
@@ -22,7 +22,7 @@ class DatasetQuality(BaseModel):
     class_images: dict[str, int]
     split_images: dict[str, int]
     imbalance_ratio: float
-    empty_labels: list[str]
+    negatives: list[str] = Field(description="photos with an empty label file: no risk on them (healthy leaves)")
     invalid_labels: list[str]
     missing_labels: list[str]
     leaked_images: list[str]
@@ -36,7 +36,6 @@ class DatasetQuality(BaseModel):
         if self.imbalance_ratio > max_imbalance:
             problems.append(f"class imbalance {self.imbalance_ratio:.1f}x > {max_imbalance:.1f}x")
         for name, items in (
-            ("empty label files", self.empty_labels),
             ("invalid label lines", self.invalid_labels),
             ("images without labels", self.missing_labels),
             ("images in more than one split", self.leaked_images),
@@ -46,15 +45,6 @@ class DatasetQuality(BaseModel):
         if not self.split_images.get("train") or not self.split_images.get("val"):
             problems.append(f"train and val need images: {self.split_images}")
         return problems
-
-
-def _names(data: dict) -> list[str]:
-    names = data.get("names") or []
-    return (
-        [str(names[k]) for k in sorted(names, key=int)]
-        if isinstance(names, dict)
-        else [str(n) for n in names]
-    )
 
 
 def _label_problems(text: str, label: Path, n_classes: int) -> tuple[list[int], list[str]]:
@@ -82,22 +72,19 @@ def _label_problems(text: str, label: Path, n_classes: int) -> tuple[list[int], 
 
 def check_dataset(data_yaml: str | Path) -> DatasetQuality:
     """Scan every split of a YOLO dataset (images/<split>, labels/<split>)."""
-    data_yaml = Path(data_yaml)
-    data = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
-    root = Path(data["path"]) if data.get("path") else data_yaml.parent
-    root = root if root.is_absolute() or not data.get("path") else data_yaml.parent / root
-    names = _names(data)
+    data = read_data_yaml(data_yaml)
+    names = dataset_risk_ids(data_yaml)
     class_images: Counter[str] = Counter({n: 0 for n in names})
-    split_images: dict[str, int] = {}
-    empty, invalid, missing = [], [], []
+    counts: dict[str, int] = {}
+    negatives, invalid, missing = [], [], []
     seen: dict[str, set[str]] = defaultdict(set)  # content hash / pHash -> splits
     for split in SPLITS:
         if split not in data:
             continue
-        images = sorted(p for p in (root / data[split]).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        split_images[split] = len(images)
+        images = split_images(data_yaml, split)
+        counts[split] = len(images)
         for image in images:
-            label = root / "labels" / split / f"{image.stem}.txt"
+            label = label_of(image)
             seen["sha256:" + hashlib.sha256(image.read_bytes()).hexdigest()].add(split)
             with Image.open(image) as img:
                 seen["phash:" + str(imagehash.phash(img.convert("RGB")))].add(split)
@@ -107,14 +94,14 @@ def check_dataset(data_yaml: str | Path) -> DatasetQuality:
             classes, problems = _label_problems(label.read_text(encoding="utf-8"), label, len(names))
             invalid += [f"{split}/{p}" for p in problems]
             if not classes and not problems:
-                empty.append(f"{split}/{label.name}")
+                negatives.append(f"{split}/{label.name}")
             class_images.update({names[i] for i in set(classes)})
     sizes = [n for n in class_images.values() if n]
     return DatasetQuality(
         class_images=dict(class_images),
-        split_images=split_images,
+        split_images=counts,
         imbalance_ratio=round(max(sizes) / min(sizes), 2) if sizes else 0.0,
-        empty_labels=empty,
+        negatives=negatives,
         invalid_labels=invalid,
         missing_labels=missing,
         leaked_images=sorted(key for key, splits in seen.items() if len(splits) > 1),

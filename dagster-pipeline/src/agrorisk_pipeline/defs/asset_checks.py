@@ -27,9 +27,8 @@ def dataset_quality(context: dg.AssetCheckExecutionContext, flow: FlowResource) 
             "class_images": dg.MetadataValue.json(quality.class_images),
             "split_images": dg.MetadataValue.json(quality.split_images),
             "imbalance_ratio": quality.imbalance_ratio,
-            "invalid_labels": len(quality.invalid_labels)
-            + len(quality.empty_labels)
-            + len(quality.missing_labels),
+            "invalid_labels": len(quality.invalid_labels) + len(quality.missing_labels),
+            "negatives": len(quality.negatives),
             "leaked_images": len(quality.leaked_images),
         },
     )
