@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from agrorisk_pipeline.defs.resources import default_resources
 from agrorisk_pipeline.settings import Settings
 
 
@@ -23,27 +24,6 @@ def flow_checks() -> list:
     from agrorisk_pipeline.defs import asset_checks
 
     return list(dg.load_asset_checks_from_modules([asset_checks]))
-
-
-def default_resources(settings: Settings) -> dict[str, Any]:
-    """Every resource from the environment (`AGRORISK_*`), the flow settings from `settings`."""
-    from agrorisk_pipeline.defs.resources import (
-        FlowResource,
-        GeminiResource,
-        LabelStudioResource,
-        RegistryResource,
-        ServingResource,
-        WandbResource,
-    )
-
-    return {
-        "flow": FlowResource.from_settings(settings),
-        "registry": RegistryResource(),
-        "wandb": WandbResource(),
-        "gemini": GeminiResource(),
-        "label_studio": LabelStudioResource(),
-        "serving": ServingResource(),
-    }
 
 
 @dataclass

@@ -144,8 +144,18 @@ class ServingResource(dg.ConfigurableResource):
     url: str = ""
 
 
+def default_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Every resource from the environment (`AGRORISK_*`), the flow settings from `settings`."""
+    return {
+        "flow": FlowResource.from_settings(settings),
+        "registry": RegistryResource(),
+        "wandb": WandbResource(),
+        "gemini": GeminiResource(),
+        "label_studio": LabelStudioResource(),
+        "serving": ServingResource(),
+    }
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    from agrorisk_pipeline.flow import default_resources
-
     return dg.Definitions(resources=default_resources(Settings()))
