@@ -38,6 +38,7 @@ class Settings(AgroRiskSettings):
     imgsz: int = Field(default=128, ge=32)
     batch: int = Field(default=8, ge=1)
     device: str = "auto"
+    plots: bool = Field(default=True, description="training writes PR/confusion plots and batch images")
     tune_trials: int = Field(default=0, ge=0, description="Optuna trials per run; 0 = skip tuning")
     tune_epochs: int = Field(default=2, ge=1)
 

@@ -6,42 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from pydantic import create_model
 
-from agrorisk_pipeline.settings import DataSource, Settings
+from agrorisk_pipeline.settings import Settings
 
 
-class FlowResource(dg.ConfigurableResource):
-    """What the flow works on and the thresholds of its checks (defaults: `AGRORISK_PIPELINE_*`)."""
-
-    work_dir: str
-    data_source: DataSource
-    risk_ids: list[str]
-    images_per_class: int
-    procedural_imgsz: int
-    max_per_risk: int
-    synthetic_target: int
-    start_model: str
-    epochs: int
-    imgsz: int
-    batch: int
-    device: str
-    plots: bool = True
-    tune_trials: int
-    tune_epochs: int
-    gate_margin: float
-    operating_conf: float
-    prediction_log_dir: str
-    feedback_dir: str
-    retrain_requests_dir: str
-    inbox_dir: str
-    drift_share: float
-    drift_window: int
-    drift_min_rows: int
-    reference_max_images: int
-    feedback_min_new: int
+class _Flow(dg.ConfigurableResource):
+    """What the flow works on and the thresholds of its checks (defaults: `AGRORISK_PIPELINE_*`).
+    Its config fields are the pipeline `Settings`' own (see `FlowResource` below)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> FlowResource:
+    def from_settings(cls, settings: Settings, **overrides) -> _Flow:
         values = settings.model_dump(mode="json")
         return cls(**{k: v for k, v in values.items() if k in cls.model_fields} | overrides)
 
@@ -74,6 +49,23 @@ class FlowResource(dg.ConfigurableResource):
             tune_epochs=self.tune_epochs, tune_imgsz_choices=[self.imgsz], tune_batch_choices=[self.batch],
             wandb_project=wandb.project, wandb_entity=wandb.entity, wandb_mode=wandb.mode,
         )  # fmt: skip
+
+
+def _config_type(annotation):
+    """Dagster config has no Path: folders are strings in the UI and the run config."""
+    if annotation is Path:
+        return str
+    return annotation
+
+
+# Every pipeline setting is a config field of the same name and type, set from `Settings` by
+# `FlowResource.from_settings` (so the Dagster UI shows and can override each one).
+FlowResource = create_model(
+    "FlowResource",
+    __base__=_Flow,
+    __module__=__name__,
+    **{name: (_config_type(f.annotation), ...) for name, f in Settings.model_fields.items()},
+)
 
 
 class RegistryResource(dg.ConfigurableResource):
