@@ -13,7 +13,7 @@ PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 PYTEST_ARGS ?=
 
 .PHONY: help install test test-deps lint format requirements requirements-check demo run up down logs ps \
-        bootstrap bench docs clean
+        bootstrap bench docs clean starter-model
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-20s %s\n", $$1, $$2}'
@@ -86,6 +86,19 @@ bootstrap: ## create buckets, a Label Studio token, a first model if none (compo
 	$(COMPOSE) run --rm minio-init
 	$(COMPOSE) --profile tools run --rm bootstrap
 	$(COMPOSE) run --rm triton-repo
+
+STARTER_DIR ?= .agrorisk/starter
+STARTER_RISKS := maize-common-rust,maize-gray-leaf-spot,maize-northern-leaf-blight,potato-early-blight,potato-late-blight
+PLANTDOC ?= ../shared/datasets/plantdoc-cc-by-4.0
+
+starter-model: install ## retrain the committed starter model (models/starter) from PlantDoc: hours on CPU, minutes on a GPU
+	$(VENV)/bin/agrorisk-label import -f yolo --src $(PLANTDOC) --unmapped drop -m $(STARTER_DIR)/pool/manifest.csv
+	$(VENV)/bin/agrorisk-label build -m $(STARTER_DIR)/pool/manifest.csv -o $(STARTER_DIR)/dataset \
+	  --risks $(STARTER_RISKS) --val 0.15 --test 0.15 --seed 0
+	AGRORISK_TRAIN_PATIENCE=0 AGRORISK_TRAIN_PLOTS=false $(VENV)/bin/agrorisk-train fit \
+	  --data $(STARTER_DIR)/dataset/data.yaml --model yolo11n.yaml --epochs 60 --imgsz 320 --batch 16 \
+	  --project $(STARTER_DIR)/runs --name starter
+	@echo "then: agrorisk-train evaluate on the val and test splits, copy weights/best.pt to models/starter/ and update MODEL_CARD.md"
 
 bench: test-deps ## every package's benchmark, small; writes bench/results.json and bench/results.md
 	$(PY) scripts/bench.py $(BENCH)

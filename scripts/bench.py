@@ -87,6 +87,9 @@ def to_markdown(report: dict) -> str:
         for metric, value in flatten(entry["results"]):
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             lines.append(f"| {name} | {metric} | {shown} |")
+    long_runs = REPO / "bench" / "long-runs.md"  # measured outside `make bench` (hours, or a GPU)
+    if long_runs.is_file():
+        lines += ["", long_runs.read_text().rstrip()]
     return "\n".join(lines) + "\n"
 
 
