@@ -128,3 +128,9 @@ def test_estimate_prints_the_cost_of_1000_photos(env):
     result = runner.invoke(app, ["estimate", "--images", "1000", "--few-shot", "3"], env=env)
     assert result.exit_code == 0, result.output
     assert "context cache + batch" in result.output and "ai.google.dev" in result.output
+
+
+def test_an_unknown_model_is_one_red_line_that_lists_the_known_ones(env):
+    result = runner.invoke(app, ["estimate", "--model", "gemini-3-pro-preview"], env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "invalid setting model" in result.output and "gemini-3.1-pro-preview" in result.output

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from agrorisk_gemini.estimate import estimate_scenarios, image_tokens
+from agrorisk_gemini.models import KNOWN_MODELS, find_model
 from agrorisk_gemini.pricing import CostMode, PriceTable, Usage, default_price_table
+from agrorisk_gemini.settings import GeminiSettings
 
 
 def test_cost_matches_the_price_table_exactly():
@@ -38,14 +43,44 @@ def test_long_prompts_use_the_long_context_tier():
     assert long.total == Decimal("200001") * Decimal("2.50") / Decimal(1_000_000)
 
 
-def test_every_model_names_its_source_and_date_and_unknown_models_are_refused():
+def test_every_known_model_has_a_price_row_with_its_source_date_and_note():
     prices = default_price_table()
+    missing = [model for model in KNOWN_MODELS if model not in prices.models]
+    assert missing == [], f"add a row to pricing.json (with source and date) for: {', '.join(missing)}"
+    assert set(prices.models) == set(KNOWN_MODELS), "a priced model is missing from agrorisk_gemini.models"
     for model, price in prices.models.items():
-        assert price.source.startswith("https://ai.google.dev/"), model
-        assert len(price.checked_on) == 10, model
+        assert price.source.startswith("https://ai.google.dev/gemini-api/docs/pricing#"), model
+        assert isinstance(price.checked_on, date) and price.note.strip(), model
+
+
+def test_a_price_row_without_source_or_date_does_not_load(tmp_path):
+    row = {"input": "1", "output": "2", "cached_input": "0.1", "cache_storage_per_hour": None}
+    row |= {"batch_discount": "0.5", "note": "n"}
+    for missing in ({"checked_on": "2026-12-02"}, {"source": "https://ai.google.dev/x"}):
+        path = tmp_path / "pricing.json"
+        path.write_text(json.dumps({"source": "s", "checked_on": "d", "models": {"m": row | missing}}))
+        with pytest.raises(ValidationError):
+            PriceTable.load(path)
+
+
+def test_unknown_models_are_refused_by_the_prices_and_the_settings():
+    prices = default_price_table()
     assert prices.price("models/gemini-2.5-flash-001") is prices.price("gemini-2.5-flash")
+    assert prices.price("gemini-3.1-pro-preview-customtools") is prices.price("gemini-3.1-pro-preview")
+    assert find_model("gemini-2.5-flash-image") is None  # an image-generation model, not 2.5 Flash
     with pytest.raises(KeyError, match="no price for model"):
         prices.cost("gemini-0-imaginary", Usage())
+    with pytest.raises(ValidationError, match="unknown Gemini model 'gemini-3-pro-preview'; known: "):
+        GeminiSettings(_env_file=None, model="gemini-3-pro-preview")  # shut down on 2026-03-09
+
+
+def test_an_unconfirmed_storage_price_is_left_out_not_guessed():
+    prices = default_price_table()
+    assert prices.cache_storage_cost("gemini-3.5-flash", 1_000_000, 1) is None
+    assert prices.cache_storage_cost("gemini-2.5-flash", 1_000_000, 1) == Decimal("1.00")
+    scenarios = estimate_scenarios(prices, "gemini-3.5-flash", 10, 1120, prompt_tokens=3000)
+    cached = [s for s in scenarios if "context cache" in s.name]
+    assert cached and all(s.cache_storage_usd is None and s.total_usd > 0 for s in cached)
 
 
 def test_usage_from_sdk_metadata_treats_missing_counts_as_zero():
@@ -56,11 +91,18 @@ def test_usage_from_sdk_metadata_treats_missing_counts_as_zero():
     assert Usage.from_metadata(None) == Usage()
 
 
-def test_tokens_per_image_follow_the_tiling_rule():
-    assert image_tokens(384, 384) == 258
-    assert image_tokens(1024, 768) == 2 * 258
-    assert image_tokens(4000, 3000) == 6 * 4 * 258
-    assert image_tokens(4000, 3000, "low") == 64
+def test_gemini_2_image_tokens_follow_the_tiling_rule():
+    assert image_tokens("gemini-2.5-flash", 384, 384) == 258
+    assert image_tokens("gemini-2.5-flash", 1024, 768) == 2 * 258
+    assert image_tokens("gemini-2.5-pro", 4000, 3000) == 6 * 4 * 258
+    assert image_tokens("gemini-2.5-flash-lite", 4000, 3000, "low") == 64
+    assert image_tokens("gemini-2.5-flash", 4000, 3000, "medium") == 256
+
+
+def test_gemini_3_image_tokens_follow_the_media_resolution_not_the_size():
+    for model in ("gemini-3-flash-preview", "gemini-3.1-pro-preview", "gemini-3.8-flash"):
+        assert image_tokens(model, 80, 60) == image_tokens(model, 4000, 3000) == 1120  # unspecified = high
+        assert [image_tokens(model, 4000, 3000, r) for r in ("low", "medium", "high")] == [280, 560, 1120]
 
 
 def test_context_cache_and_batch_lower_the_estimate_for_1000_photos():

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, load_catalog
+from agrorisk_common.cli import one_line
 from agrorisk_common.comparison import compare_reports
 from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.logging import configure_logging
@@ -31,6 +32,7 @@ from agrorisk_gemini.pricing import CostMode, default_price_table
 from agrorisk_gemini.prompt import build_instruction
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_gemini.testing import FakeGeminiServer, text_tokens
+from agrorisk_gemini.thinking import thinking_config
 
 app = typer.Typer(
     help="Recognise crop risks (diseases, pests, weeds, abiotic damage) in photos with Google Gemini, "
@@ -61,7 +63,7 @@ def _run[T](action: Callable[[], T]) -> T:
     try:
         return action()
     except (ValueError, KeyError, OSError, yaml.YAMLError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else one_line(exc)
         raise _fail(str(message)) from None
 
 
@@ -242,8 +244,9 @@ def estimate(
         settings = _settings(model=model)
         risks = select_risks(_catalog(catalog), settings.risk_ids)
         prompt = text_tokens(build_instruction(risks))
-        per_image = image_tokens(width, height, settings.media_resolution)
-        thinking = max(0, settings.thinking_budget or 0)
+        per_image = image_tokens(settings.model, width, height, settings.media_resolution)
+        sent = thinking_config(settings.model, settings.thinking_budget)
+        thinking = max(0, (sent.thinking_budget if sent else 0) or 0)  # a thinking level has no budget
         prices = default_price_table()
         scenarios = estimate_scenarios(
             prices, settings.model, images, per_image, prompt, output_tokens, thinking, few_shot, cache_hours
@@ -267,12 +270,13 @@ def estimate(
                 s.name,
                 str(u.prompt_tokens),
                 str(u.cached_tokens),
-                f"{s.cache_storage_usd:.4f}",
+                "unconfirmed" if s.cache_storage_usd is None else f"{s.cache_storage_usd:.4f}",
                 f"{s.total_usd:.4f}",
                 f"{s.total_usd / images:.6f}",
             )
         out.print(table)
-        out.print(f"prices: {prices.source} (checked {prices.checked_on})", highlight=False)
+        price = prices.price(settings.model)
+        out.print(f"prices: {price.source} (checked {price.checked_on}): {price.note}", highlight=False)
 
     _run(body)
 

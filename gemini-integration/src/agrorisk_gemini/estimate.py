@@ -7,22 +7,29 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from agrorisk_gemini.models import model_info
 from agrorisk_gemini.pricing import CostMode, PriceTable, Usage
 
 SMALL_IMAGE_MAX_SIDE = 384
 TILE_SIDE = 768
 TOKENS_PER_TILE = 258
-MEDIA_RESOLUTION_TOKENS = {"low": 64, "medium": 256}
+MEDIA_RESOLUTION_TOKENS = {
+    2: {"low": 64, "medium": 256},
+    3: {"low": 280, "medium": 560, "high": 1120, "unspecified": 1120},
+}
 
 
-def image_tokens(width: int, height: int, media_resolution: str = "unspecified") -> int:
-    """Tokens one image costs on Gemini 2.x: 258 when both sides <= 384 px, else 258 per 768x768 tile.
+def image_tokens(model: str, width: int, height: int, media_resolution: str = "unspecified") -> int:
+    """Input tokens one image costs on `model`, before the call (the real count is in usage_metadata).
 
-    `low`/`medium` media resolution fix the count at 64/256. Gemini 3 models count differently
-    (a fixed budget per image by media resolution); the real count is in each call's usage_metadata.
+    Gemini 2.x: 258 when both sides are <= 384 px, else 258 per 768x768 tile
+    (<https://ai.google.dev/gemini-api/docs/tokens>); media resolution `low`/`medium` fix it at 64/256.
+    Gemini 3: a fixed budget by media resolution, at most 280/560/1120 for low/medium/high, and high
+    when unspecified (<https://ai.google.dev/gemini-api/docs/media-resolution#token-counts>).
     """
-    if media_resolution in MEDIA_RESOLUTION_TOKENS:
-        return MEDIA_RESOLUTION_TOKENS[media_resolution]
+    fixed = MEDIA_RESOLUTION_TOKENS[model_info(model).generation]
+    if media_resolution in fixed:
+        return fixed[media_resolution]
     if width <= SMALL_IMAGE_MAX_SIDE and height <= SMALL_IMAGE_MAX_SIDE:
         return TOKENS_PER_TILE
     return math.ceil(width / TILE_SIDE) * math.ceil(height / TILE_SIDE) * TOKENS_PER_TILE
@@ -32,7 +39,8 @@ class Scenario(BaseModel):
     name: str
     mode: CostMode
     usage_per_image: Usage
-    cache_storage_usd: Decimal = Decimal(0)
+    cache_storage_usd: Decimal | None = Decimal(0)
+    """None where the model's storage price is not confirmed; total_usd then leaves it out."""
     total_usd: Decimal = Decimal(0)
 
 
@@ -70,7 +78,7 @@ def estimate_scenarios(
     scenarios = []
     for name, mode, per_image, cached in plans:
         storage = prices.cache_storage_cost(model, shared, cache_hours) if cached else Decimal(0)
-        total = prices.cost(model, per_image, mode).total * n_images + storage
+        total = prices.cost(model, per_image, mode).total * n_images + (storage or 0)
         scenarios.append(
             Scenario(
                 name=name, mode=mode, usage_per_image=per_image, cache_storage_usd=storage, total_usd=total

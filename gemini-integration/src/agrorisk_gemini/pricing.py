@@ -6,6 +6,7 @@ Prices are kept as Decimal strings so a cost is exact: tests compare to the cent
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agrorisk_gemini.models import find_model
 
 MILLION = Decimal(1_000_000)
 
@@ -33,7 +36,7 @@ class ModelPrice(BaseModel):
     input: Decimal
     output: Decimal = Field(description="answer and thinking tokens")
     cached_input: Decimal
-    cache_storage_per_hour: Decimal
+    cache_storage_per_hour: Decimal | None = Field(description="None where the price is not confirmed")
     batch_discount: Decimal = Field(
         ge=0, le=1, description="fraction taken off input and output in batch mode"
     )
@@ -42,7 +45,8 @@ class ModelPrice(BaseModel):
     long_output: Decimal | None = None
     long_cached_input: Decimal | None = None
     source: str
-    checked_on: str
+    checked_on: date
+    note: str = Field(min_length=1, description="how far these figures are confirmed, and by what")
 
     def rates(self, prompt_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
         """(input, output, cached input) rates for this prompt size (long-context tier above threshold)."""
@@ -114,10 +118,10 @@ class PriceTable(BaseModel):
 
     def price(self, model: str) -> ModelPrice:
         """Prices of `model` (a `models/` prefix and a `-001`-style version suffix are ignored)."""
-        name = model.removeprefix("models/")
-        for candidate in (name, name.rsplit("-", 1)[0]):
-            if candidate in self.models:
-                return self.models[candidate]
+        known = find_model(model)
+        name = known.id if known else model.removeprefix("models/")
+        if name in self.models:
+            return self.models[name]
         raise KeyError(f"no price for model {model!r}; known: {', '.join(self.models)} (see pricing.json)")
 
     def cost(self, model: str, usage: Usage, mode: CostMode = CostMode.STANDARD) -> CostBreakdown:
@@ -135,9 +139,11 @@ class PriceTable(BaseModel):
             thinking_usd=Decimal(usage.thoughts_tokens) * output_rate * factor / MILLION,
         )
 
-    def cache_storage_cost(self, model: str, cached_tokens: int, hours: float) -> Decimal:
-        """What keeping `cached_tokens` in a context cache for `hours` costs."""
+    def cache_storage_cost(self, model: str, cached_tokens: int, hours: float) -> Decimal | None:
+        """What keeping `cached_tokens` in a context cache for `hours` costs (None: price not confirmed)."""
         price = self.price(model)
+        if price.cache_storage_per_hour is None:
+            return None
         return Decimal(cached_tokens) * price.cache_storage_per_hour * Decimal(str(hours)) / MILLION
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from agrorisk_common.images import DecodedImage, encode_jpeg
 from agrorisk_gemini.answer import GeminiAnswer
 from agrorisk_gemini.settings import GeminiSettings
+from agrorisk_gemini.thinking import thinking_config
 
 # Image types Gemini accepts as inline data; others are re-encoded as JPEG.
 GEMINI_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -35,11 +36,6 @@ def generation_config(
     settings: GeminiSettings, instruction: str | None, cached_content: str | None
 ) -> types.GenerateContentConfig:
     """Structured-output config; the instruction goes in the cache instead when one is used."""
-    thinking = (
-        types.ThinkingConfig(thinking_budget=settings.thinking_budget)
-        if settings.thinking_budget is not None
-        else None
-    )
     media = (
         types.MediaResolution(f"MEDIA_RESOLUTION_{settings.media_resolution.upper()}")
         if settings.media_resolution != "unspecified"
@@ -51,6 +47,6 @@ def generation_config(
         response_mime_type="application/json",
         response_schema=GeminiAnswer,
         temperature=settings.temperature,
-        thinking_config=thinking,
+        thinking_config=thinking_config(settings.model, settings.thinking_budget),
         media_resolution=media,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_gemini.models import model_info
 
 MediaResolutionName = Literal["unspecified", "low", "medium", "high"]
 
@@ -31,14 +32,18 @@ class GeminiSettings(AgroRiskSettings):
         default=None, description="Override of the API endpoint (a proxy, or the local fake server in tests)."
     )
     api_version: str = Field(default="v1beta", description="REST API version: v1beta (all features) or v1.")
-    model: str = Field(default="gemini-2.5-flash", description="Gemini model id; must be in pricing.json.")
+    model: str = Field(
+        default="gemini-2.5-flash", description="Gemini model id; one of agrorisk_gemini.models (all priced)."
+    )
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     thinking_budget: int | None = Field(
-        default=0, ge=-1, description="Thinking tokens allowed (0 = off, -1 = dynamic, None = model default)."
+        default=0,
+        ge=-1,
+        description="Thinking tokens wanted (0 = least the model allows, -1 = dynamic, None = model default).",
     )
     media_resolution: MediaResolutionName = Field(
         default="unspecified",
-        description="Tokens spent per image: low 64, medium 256, unspecified/high more.",
+        description="Tokens per image: Gemini 2.x low 64, medium 256; Gemini 3 low 280, medium 560, high 1120.",
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds one attempt may take.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per image, first one included.")
@@ -60,6 +65,15 @@ class GeminiSettings(AgroRiskSettings):
     cache_ttl_s: int = Field(default=3600, ge=60, description="Lifetime of the context cache.")
     batch_poll_s: float = Field(default=10.0, gt=0, description="Seconds between Batch API status checks.")
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            model_info(value)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        return value
 
     @property
     def configured(self) -> bool:

@@ -6,107 +6,43 @@ It answers `POST /{v1,v1beta}/models/<m>:generateContent`, `…:batchGenerateCon
 at `server.base_url` (settings `base_url`). By default it "echoes" a plausible detection: a risk id
 from the request's instruction chosen by the photo's hash; `set_answer` fixes the answer for a photo,
 `script` queues exact replies (errors, delays, malformed JSON) consumed one per `generateContent`.
+Like the real API it refuses, with a 400, thinking settings a known model does not take (see
+`agrorisk_gemini.thinking`), and it counts image tokens by the model's family.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import json
-import math
 import re
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-TOKENS_PER_IMAGE = 258
+from agrorisk_gemini.fake_wire import (
+    GRPC_INVALID_ARGUMENT,
+    FakeReply,
+    decode_inline,
+    error_body,
+    finding,
+    generate_response,
+    image_prompt_tokens,
+    refusal_of,
+    text_of,
+    text_tokens,
+    usage_metadata,
+)
+
+__all__ = ["FakeGeminiServer", "FakeReply", "RecordedRequest", "decode_inline", "finding", "text_tokens"]
+
 RISK_LINE = re.compile(r"^- ([a-z0-9]+(?:-[a-z0-9]+)*): ", re.MULTILINE)
 ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(.+?)(?::(generateContent|batchGenerateContent))?$")
-ERROR_STATUS = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
-
-
-def text_tokens(text: str) -> int:
-    """Rough token count (4 characters a token), like Gemini's for English text."""
-    return math.ceil(len(text) / 4)
-
-
-def finding(risk_id: str, box_2d: Sequence[int], confidence: float = 0.9) -> dict[str, Any]:
-    """One finding in the response-schema shape."""
-    return {"risk_id": risk_id, "confidence": confidence, "box_2d": list(box_2d)}
-
-
-@dataclass
-class FakeReply:
-    """One scripted answer: HTTP status, body (dict as JSON, str as is) and a delay before it."""
-
-    status: int = 200
-    body: dict[str, Any] | str = field(default_factory=dict)
-    delay_s: float = 0.0
-
-    @classmethod
-    def answer(
-        cls,
-        findings: list[dict[str, Any]] | str,
-        prompt_tokens: int = 1000,
-        candidates_tokens: int = 50,
-        thoughts_tokens: int = 0,
-        cached_tokens: int = 0,
-        delay_s: float = 0.0,
-    ) -> FakeReply:
-        """A 200 `generateContent` response whose text is `{"findings": …}` (or the given raw text)."""
-        text = findings if isinstance(findings, str) else json.dumps({"findings": findings})
-        usage = usage_metadata(prompt_tokens, candidates_tokens, thoughts_tokens, cached_tokens)
-        return cls(200, generate_response(text, usage), delay_s)
-
-    @classmethod
-    def malformed(cls) -> FakeReply:
-        return cls.answer('{"findings": [{"risk_id": "wheat-leaf-rust", "confid')
-
-    @classmethod
-    def error(cls, status: int, message: str = "scripted failure") -> FakeReply:
-        """An error in Google's shape: `{"error": {"code", "message", "status"}}`."""
-        return cls(status, error_body(status, message))
-
-
-def usage_metadata(prompt: int, candidates: int, thoughts: int = 0, cached: int = 0) -> dict[str, int]:
-    usage = {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": candidates,
-        "totalTokenCount": prompt + candidates + thoughts,
-    }
-    if thoughts:
-        usage["thoughtsTokenCount"] = thoughts
-    if cached:
-        usage["cachedContentTokenCount"] = cached
-    return usage
-
-
-def generate_response(text: str, usage: dict[str, int]) -> dict[str, Any]:
-    return {
-        "candidates": [
-            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
-        ],
-        "usageMetadata": usage,
-        "modelVersion": "fake",
-        "responseId": hashlib.sha1(text.encode()).hexdigest()[:16],
-    }
-
-
-def error_body(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message, "status": ERROR_STATUS.get(status, "UNKNOWN")}}
 
 
 @dataclass
@@ -197,7 +133,7 @@ class FakeGeminiServer:
             return 404, error_body(404, f"no route {path}"), 0.0
         resource, verb = match.group(2), match.group(3)
         if method == "POST" and verb == "generateContent":
-            return self._generate(body or {})
+            return self._generate(resource, body or {})
         if method == "POST" and verb == "batchGenerateContent":
             return 200, self._create_batch(resource, body or {}), 0.0
         if method == "GET" and resource.startswith("batches/"):
@@ -217,18 +153,21 @@ class FakeGeminiServer:
             found = store.get(name)
         return (200, found, 0.0) if found else (404, error_body(404, f"{name} not found"), 0.0)
 
-    def _generate(self, request: dict[str, Any]):
+    def _generate(self, model_path: str, request: dict[str, Any]):
+        refusal = refusal_of(model_path, request)
+        if refusal:
+            return 400, error_body(400, refusal), 0.0
         with self._lock:
             scripted = self._script.popleft() if self._script else None
         if scripted is not None:
             return scripted.status, scripted.body, scripted.delay_s
-        return 200, self._echo(request), 0.0
+        return 200, self._echo(model_path, request), 0.0
 
-    def _echo(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _echo(self, model_path: str, request: dict[str, Any]) -> dict[str, Any]:
         """A plausible answer: the fixed one for this photo, else one risk of the instruction by hash."""
         with self._lock:
             cache = self._caches.get(request.get("cachedContent", ""), {})
-        instruction = _text_of(request.get("systemInstruction") or cache.get("systemInstruction") or {})
+        instruction = text_of(request.get("systemInstruction") or cache.get("systemInstruction") or {})
         contents = request.get("contents", [])
         images = [p["inlineData"] for c in contents for p in c.get("parts", []) if "inlineData" in p]
         photo = decode_inline(images[-1]["data"]) if images else b""
@@ -243,18 +182,19 @@ class FakeGeminiServer:
                 else [finding("healthy", [0, 0, 1000, 1000], 0.5)]
             )
         text = json.dumps({"findings": findings})
-        prompt_text = instruction + "".join(_text_of(c) for c in contents)
+        prompt_text = instruction + "".join(text_of(c) for c in contents)
         cached = cache.get("tokens", 0)
-        prompt = TOKENS_PER_IMAGE * len(images) + text_tokens(prompt_text) + cached
+        resolution = request.get("generationConfig", {}).get("mediaResolution", "")
+        prompt = image_prompt_tokens(model_path, images, resolution) + text_tokens(prompt_text) + cached
         return generate_response(text, usage_metadata(prompt, text_tokens(text), cached=cached))
 
     def _create_cache(self, request: dict[str, Any]) -> dict[str, Any]:
         name = f"cachedContents/fake-{next(self._ids)}"
         contents = request.get("contents", [])
-        images = sum(1 for c in contents for p in c.get("parts", []) if "inlineData" in p)
+        images = [p["inlineData"] for c in contents for p in c.get("parts", []) if "inlineData" in p]
         instruction = request.get("systemInstruction", {})
-        tokens = TOKENS_PER_IMAGE * images + text_tokens(
-            _text_of(instruction) + "".join(map(_text_of, contents))
+        tokens = image_prompt_tokens(request.get("model", ""), images, "") + text_tokens(
+            text_of(instruction) + "".join(map(text_of, contents))
         )
         entry = {
             "name": name,
@@ -266,14 +206,19 @@ class FakeGeminiServer:
             self._caches[name] = {**entry, "systemInstruction": instruction, "tokens": tokens}
         return entry
 
+    def _batch_item(self, model_path: str, item: dict[str, Any]) -> dict[str, Any]:
+        """One inlined response: the answer, or (as a google.rpc.Status) what refuses the request alone."""
+        request, metadata = item.get("request", {}), item.get("metadata", {})
+        refusal = refusal_of(model_path, request)
+        if refusal:
+            return {"error": {"code": GRPC_INVALID_ARGUMENT, "message": refusal}, "metadata": metadata}
+        return {"response": self._echo(model_path, request), "metadata": metadata}
+
     def _create_batch(self, model_path: str, request: dict[str, Any]) -> dict[str, Any]:
         """Runs every inlined request at once (echo/fixed answers) and stores the finished batch."""
         batch = request.get("batch", {})
         items = batch.get("inputConfig", {}).get("requests", {}).get("requests", [])
-        responses = [
-            {"response": self._echo(item.get("request", {})), "metadata": item.get("metadata", {})}
-            for item in items
-        ]
+        responses = [self._batch_item(model_path, item) for item in items]
         name = f"batches/fake-{next(self._ids)}"
         operation = {
             "name": name,
@@ -349,12 +294,3 @@ class FakeGeminiServer:
                 pass
 
         return Handler
-
-
-def decode_inline(data: str) -> bytes:
-    """Bytes of an `inlineData.data` field (the SDK sends URL-safe base64, curl users the standard one)."""
-    return base64.b64decode(data.replace("-", "+").replace("_", "/"))
-
-
-def _text_of(content: dict[str, Any]) -> str:
-    return "".join(p.get("text", "") for p in content.get("parts", []))
