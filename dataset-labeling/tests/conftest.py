@@ -36,6 +36,19 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
+@pytest.fixture
+def no_labellers(monkeypatch) -> None:
+    """No production model and no Gemini key: the default (`auto`) labeller chain is empty."""
+    for name in (
+        "AGRORISK_GEMINI_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "AGRORISK_LABELING_YOLO_MODEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AGRORISK_LABELING_LABELLERS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def risk_ids(catalog: Catalog) -> list[str]:
     """Two real catalog risks: enough for multi-class behaviour, small enough to stay fast."""

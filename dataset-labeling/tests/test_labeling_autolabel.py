@@ -1,4 +1,5 @@
-"""Pluggable auto-labellers: YOLO pseudo-labels, Gemini (real client, local Gemini API), whole-image fallback."""
+"""Pluggable auto-labellers: YOLO pseudo-labels, Gemini (real client, local Gemini API), whole-image only on
+request; what no labeller boxes waits for review."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from typer.testing import CliRunner
 from agrorisk_gemini.testing import FakeGeminiServer, finding
 from agrorisk_labeling.autolabel import autolabel
 from agrorisk_labeling.cli import app
-from agrorisk_labeling.labellers import WholeImageLabeller, YoloLabeller
-from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore
+from agrorisk_labeling.labellers import WholeImageLabeller, YoloLabeller, build_labellers
+from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+from agrorisk_labeling.settings import Settings
 
 runner = CliRunner()
 
 
-def test_yolo_pseudo_labels_above_confidence_else_fallback(trained, make_pool, risk_ids):
+def test_yolo_pseudo_labels_above_confidence_else_review(trained, make_pool, risk_ids):
     manifest = make_pool(per_class=2, duplicates=0).manifest
     keen = autolabel(manifest, [YoloLabeller(trained.weights, confidence=0.0001), WholeImageLabeller()])
     assert keen.by_source.get("yolo", 0) >= 1
@@ -30,6 +32,14 @@ def test_yolo_pseudo_labels_above_confidence_else_fallback(trained, make_pool, r
         manifest, [YoloLabeller(trained.weights, confidence=0.99), WholeImageLabeller()], relabel=True
     )
     assert strict.by_source == {"whole-image": 4}
+    unsure = autolabel(manifest, [YoloLabeller(trained.weights, confidence=0.99)], relabel=True)
+    assert (unsure.labelled, unsure.needs_review) == (0, 4)  # no whole-image box unless asked for
+
+
+def test_the_default_chain_without_model_or_key_is_empty(catalog, no_labellers):
+    assert build_labellers(Settings(), catalog) == []
+    chain = build_labellers(Settings(labellers="auto,whole-image"), catalog)
+    assert [type(labeller) for labeller in chain] == [WholeImageLabeller]
 
 
 def test_gemini_labels_through_its_client_and_humans_are_never_overwritten(make_pool, risk_ids, monkeypatch):
@@ -62,5 +72,6 @@ def test_gemini_labels_through_its_client_and_humans_are_never_overwritten(make_
     box = gemini.boxes[0]
     assert (box.risk_id, box.confidence, box.coords) == (first.risk_id, 0.8, (0.2, 0.1, 0.6, 0.5))
     assert box.model_version
-    assert store.get(second.sha256).source == LabelSource.WHOLE_IMAGE
+    waiting = store.get(second.sha256)  # Gemini's box is of another risk and no whole-image guess follows
+    assert (waiting.source, waiting.status, waiting.boxes) == (LabelSource.NONE, LabelStatus.NEEDS_REVIEW, [])
     assert store.get(reviewed.sha256).boxes == [human_box]

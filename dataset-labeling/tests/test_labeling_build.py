@@ -11,7 +11,7 @@ from ultralytics.data.utils import check_det_dataset
 
 from agrorisk_labeling.build import build_dataset
 from agrorisk_labeling.errors import LabelingError
-from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore
+from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
 
 
@@ -112,3 +112,43 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_dataset(make_pool, catalog,
     with pytest.raises(LabelingError, match="refusing to write"):
         build_dataset(manifest, precious, catalog)
     assert (precious / "thesis.txt").read_text() == "keep me"
+
+
+def test_negatives_train_with_empty_label_files_and_unreviewed_images_stay_out(make_pool, catalog, tmp_path):
+    manifest = make_pool(per_class=8, duplicates=0, labelled=True).manifest
+    store = LabelStore.load(labels_path_of(manifest))
+    frame = read_manifest(manifest)
+    negative, waiting, empty, legacy = (frame.iloc[i] for i in range(4))
+    store.put(
+        ImageLabels(
+            sha256=negative.sha256, file=negative.file, source=LabelSource.HUMAN, status=LabelStatus.NEGATIVE
+        )
+    )
+    store.put(
+        ImageLabels(
+            sha256=waiting.sha256, file=waiting.file, source=LabelSource.NONE, status=LabelStatus.NEEDS_REVIEW
+        ),
+        replace=True,
+    )
+    store.put(ImageLabels(sha256=empty.sha256, file=empty.file, source=LabelSource.HUMAN))  # not a negative
+    old_default = LabelBox(risk_id=legacy.risk_id, x1=0, y1=0, x2=1, y2=1, confidence=0, source="whole-image")
+    store.put(
+        ImageLabels(
+            sha256=legacy.sha256, file=legacy.file, source=LabelSource.WHOLE_IMAGE, boxes=[old_default]
+        ),
+        replace=True,
+    )
+    store.save()
+
+    report = build_dataset(manifest, tmp_path / "ds", catalog, seed=0)
+
+    splits = split_of(tmp_path / "ds")
+    assert (tmp_path / "ds" / "labels" / splits[negative.sha256] / f"{negative.sha256}.txt").read_text() == ""
+    assert sum(report.negatives.values()) == 1 and report.split_counts[splits[negative.sha256]] >= 1
+    assert waiting.sha256 not in splits and report.needs_review == 1
+    reasons = {r.sha256: "; ".join(r.reasons) for r in report.rejected}
+    assert waiting.sha256 not in reasons
+    assert reasons[empty.sha256] == "no boxes"
+    assert "whole-image box nobody asked for" in reasons[legacy.sha256]
+    assert "negatives (empty label file) |" in (tmp_path / "ds" / "balance.md").read_text()
+    assert check_det_dataset(str(tmp_path / "ds" / "data.yaml"))["nc"] == 2

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from ultralytics.data.utils import check_det_dataset
 
 from agrorisk_common.procedural import generate_leaf_dataset
+from agrorisk_labeling.build import build_dataset
 from agrorisk_labeling.cli import app
 from agrorisk_labeling.labels import LabelStore
-from agrorisk_labeling.manifest import labels_path_of
+from agrorisk_labeling.manifest import labels_path_of, read_manifest
 
 runner = CliRunner()
 THEIR_NAMES = ["leaf-spot", "rust-pustule"]
@@ -232,3 +233,25 @@ def test_coco_voc_and_labelstudio_imports_match_the_yolo_import(their_yolo, mapp
         for sha, boxes_ in expected.items():  # pixel formats round coordinates to 1/100 pixel
             assert [b[0] for b in got[sha]] == [b[0] for b in boxes_], fmt
             assert [b[1:] for b in got[sha]] == [pytest.approx(b[1:], abs=1e-3) for b in boxes_], fmt
+
+
+def test_a_class_mapped_to_healthy_gives_negatives_and_the_source_is_recorded(
+    their_yolo, risk_ids, catalog, tmp_path
+):
+    mapping = tmp_path / "healthy.csv"
+    mapping.write_text(f"source_class,risk_id\nleaf-spot,{risk_ids[0]}\nrust-pustule,healthy:wheat\n")
+    manifest = tmp_path / "pool" / "manifest.csv"
+    result = invoke(
+        "import", "-f", "yolo", "--src", their_yolo, "--mapping", mapping, "--manifest", manifest,
+        "--dataset", "their-leaves", "--license", "CC0-1.0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "imported 12 image(s)" in result.output and "6 negative(s)" in result.output
+
+    frame = read_manifest(manifest)
+    assert set(frame["dataset"]) == {"their-leaves"} and set(frame["license"]) == {"CC0-1.0"}
+    healthy = frame[frame["risk_id"] == "healthy:wheat"]
+    assert len(healthy) == 6 and all(f.startswith("healthy-wheat/") for f in healthy["file"])
+    report = build_dataset(manifest, tmp_path / "ds", catalog, seed=0)
+    assert report.class_names == [risk_ids[0]] and sum(report.negatives.values()) == 6
+    assert [(s.dataset, s.images, s.license) for s in report.sources] == [("their-leaves", 12, "CC0-1.0")]

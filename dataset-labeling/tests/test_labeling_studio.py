@@ -19,8 +19,8 @@ from agrorisk_labeling import studio
 from agrorisk_labeling.autolabel import autolabel
 from agrorisk_labeling.build import build_dataset
 from agrorisk_labeling.cli import app
-from agrorisk_labeling.labellers import WholeImageLabeller
-from agrorisk_labeling.labels import LabelSource, LabelStore
+from agrorisk_labeling.labellers import WholeImageLabeller, build_labellers
+from agrorisk_labeling.labels import LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
 from agrorisk_labeling.settings import Settings
 
@@ -114,13 +114,17 @@ def label_studio(tmp_path_factory) -> Iterator[Server]:
 
 
 def test_round_trip_human_labels_win_and_reimport_is_idempotent(
-    label_studio, make_pool, catalog, risk_ids, monkeypatch, tmp_path
+    label_studio, make_pool, catalog, risk_ids, monkeypatch, tmp_path, no_labellers
 ):
     pool = make_pool(per_class=3, duplicates=0)
     pool_dir = label_studio.files_root / "pool"
     pool.manifest.parent.rename(pool_dir)
     manifest = pool_dir / "manifest.csv"
-    autolabel(manifest, [WholeImageLabeller()])
+    frame = read_manifest(manifest)
+    close_ups = set(frame[frame["risk_id"] == risk_ids[0]]["sha256"])
+    autolabel(manifest, [WholeImageLabeller()], only_sha256=close_ups)  # --whole-image for close-ups
+    crawled = autolabel(manifest, build_labellers(Settings(), catalog))  # no model, no Gemini key
+    assert (crawled.labelled, crawled.needs_review) == (0, 3)
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_URL", label_studio.url)
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_API_KEY", label_studio.token)
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_PROJECT", "AgroRisk round trip")
@@ -140,19 +144,22 @@ def test_round_trip_human_labels_win_and_reimport_is_idempotent(
     assert all(f'value="{r}"' in project.label_config for r in risk_ids)
     tasks = list(client.tasks.list(project=project.id, fields="all"))
     assert len(tasks) == 6
+    waiting = [t for t in tasks if t.data.get("review") == studio.NEEDS_REVIEW]
+    assert {t.data["sha256"] for t in waiting} == set(frame["sha256"]) - close_ups
     predictions = [p for t in tasks for p in client.predictions.list(task=t.id)]
-    assert len(predictions) == 6 and {p.model_version for p in predictions} == {"whole-image"}
+    assert len(predictions) == 3 and {p.model_version for p in predictions} == {"whole-image:requested"}
     assert all(p.score == 0.0 for p in predictions)
+    assert not any(client.predictions.list(task=t.id) for t in waiting)  # nothing guessed for them
 
     # The image is served to the labeller by Label Studio itself (local-files storage).
-    task = next(t for t in tasks if t.data["risk_id"] == risk_ids[0])
+    task, empty = waiting[0], waiting[1]
     with httpx.Client(base_url=label_studio.url) as http:
         access = http.post("/api/token/refresh", json={"refresh": label_studio.token}).json()["access"]
         served = http.get(task.data["image"], headers={"Authorization": f"Bearer {access}"})
     assert served.status_code == 200
     assert served.content == (images_dir_of(manifest) / task.data["file"]).read_bytes()
 
-    # A reviewer corrects one task: the lesion is the other risk, in the upper-left quarter.
+    # A reviewer boxes one waiting photo (the first risk, upper left) and finds nothing on another.
     client.annotations.create(
         id=task.id,
         result=[
@@ -166,31 +173,54 @@ def test_round_trip_human_labels_win_and_reimport_is_idempotent(
                     "width": 30,
                     "height": 25,
                     "rotation": 0,
-                    "rectanglelabels": [risk_ids[1]],
+                    "rectanglelabels": [risk_ids[0]],
                 },
                 "original_width": 96,
                 "original_height": 96,
             }
         ],
     )
+    client.annotations.create(id=empty.id, result=[])
     pulled = runner.invoke(app, ["studio", "pull", "--manifest", str(manifest)])
     assert pulled.exit_code == 0, pulled.output
-    assert "1 human-labelled, 5 not annotated yet" in pulled.output
+    assert "2 human-labelled, 4 not annotated yet" in pulled.output
 
-    autolabel(manifest, [WholeImageLabeller()], relabel=True)  # auto-labels never overwrite a human
-    human = LabelStore.load(labels_path_of(manifest)).get(task.data["sha256"])
+    only = {task.data["sha256"]}
+    autolabel(manifest, [WholeImageLabeller()], relabel=True, only_sha256=only)  # never over a human
+    store = LabelStore.load(labels_path_of(manifest))
+    human = store.get(task.data["sha256"])
     assert human.source == LabelSource.HUMAN
     assert [(b.risk_id, *(round(v, 4) for v in b.coords)) for b in human.boxes] == [
-        (risk_ids[1], 0.1, 0.2, 0.4, 0.45)
+        (risk_ids[0], 0.1, 0.2, 0.4, 0.45)
     ]
+    assert store.get(empty.data["sha256"]).status == LabelStatus.NEGATIVE
     assert "0 new task(s), 6 already there" in runner.invoke(app, push_args).output
 
     report = build_dataset(
         manifest, tmp_path / "ds", catalog, risk_ids=risk_ids, val_fraction=0, test_fraction=0
     )
     labels = {p.stem: p.read_text().strip() for p in (tmp_path / "ds" / "labels").glob("*/*.txt")}
-    assert labels[task.data["sha256"]] == "1 0.250000 0.325000 0.300000 0.250000"
-    others = [text for sha, text in labels.items() if sha != task.data["sha256"]]
-    assert len(others) == 5 and all(t.endswith("0.500000 0.500000 1.000000 1.000000") for t in others)
-    assert sum(b.boxes for b in report.balance) == 6
+    assert labels[task.data["sha256"]] == "0 0.250000 0.325000 0.300000 0.250000"
+    assert labels[empty.data["sha256"]] == ""  # a reviewed negative
+    assert {labels[s] for s in close_ups} == {"0 0.500000 0.500000 1.000000 1.000000"}
+    assert waiting[2].data["sha256"] not in labels and report.needs_review == 1
+    assert (sum(b.boxes for b in report.balance), report.negatives["train"]) == (4, 1)
     assert len(read_manifest(manifest)) == 6
+
+
+def test_waiting_photos_are_marked_in_their_task_and_an_empty_annotation_is_a_negative(make_pool, catalog):
+    manifest = make_pool(per_class=1, duplicates=0).manifest
+    autolabel(manifest, [])  # no labeller: both photos wait for review
+    store = LabelStore.load(labels_path_of(manifest))
+    row = next(read_manifest(manifest).itertuples(index=False))
+
+    task = studio.build_task(row, store.get(row.sha256), "/data/local-files/?d=x.jpg")
+    assert task["data"]["review"] == studio.NEEDS_REVIEW and "predictions" not in task
+
+    export = [
+        {"data": {"sha256": row.sha256}, "annotations": [{"id": 1, "result": [], "was_cancelled": False}]}
+    ]
+    summary = studio.apply_export(export, store, {row.sha256: row.file})
+    reviewed = store.get(row.sha256)
+    assert summary.human_labelled == 1
+    assert (reviewed.source, reviewed.status, reviewed.boxes) == (LabelSource.HUMAN, LabelStatus.NEGATIVE, [])

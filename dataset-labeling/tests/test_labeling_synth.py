@@ -119,6 +119,7 @@ def test_synth_writes_labelled_synthetic_images(tiny_pipeline, catalog, risk_ids
             "auto",
             "--seed",
             "3",
+            "--whole-image",
             "--manifest",
             str(manifest),
         ],
@@ -136,6 +137,7 @@ def test_synth_writes_labelled_synthetic_images(tiny_pipeline, catalog, risk_ids
             assert img.size == (64, 64)
     store = LabelStore.load(labels_path_of(manifest))
     assert {store.get(s).source.value for s in frame["sha256"]} == {"whole-image"}
+    assert {store.get(s).boxes[0].model_version for s in frame["sha256"]} == {"requested"}
     assert all(store.get(s).boxes[0].risk_id == risk.id for s in frame["sha256"])
 
 

@@ -1,4 +1,5 @@
-"""Auto-labelling of a pool: every image gets boxes of its weak class from the first labeller that finds any."""
+"""Auto-labelling of a pool: every image gets boxes of its weak class from the first labeller that finds any,
+or waits for review when none does (never a silent whole-image guess)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pydantic import BaseModel
 
 from agrorisk_common.aio import run_sync
 from agrorisk_labeling.labellers import Labeller
-from agrorisk_labeling.labels import PRIORITY, ImageLabels, LabelSource, LabelStore
+from agrorisk_labeling.labels import (
+    PRIORITY,
+    WHOLE_IMAGE_REQUESTED,
+    ImageLabels,
+    LabelSource,
+    LabelStatus,
+    LabelStore,
+)
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
 
 log = logging.getLogger(__name__)
@@ -20,6 +28,7 @@ AUTO_PRIORITY = max(PRIORITY[LabelSource.YOLO], PRIORITY[LabelSource.GEMINI])
 
 class AutolabelSummary(BaseModel):
     labelled: int = 0
+    needs_review: int = 0  # no labeller boxed them: they wait in Label Studio, out of every split
     kept_existing: int = 0
     missing_files: list[str] = []
     by_source: dict[str, int] = {}
@@ -39,6 +48,18 @@ async def label_image(labellers: Sequence[Labeller], image: bytes, weak_risk_id:
     return None, []
 
 
+def _retry(current: ImageLabels | None, relabel: bool) -> bool:
+    """Label again: nothing yet, still waiting for review, a whole-image box of the old default (no one
+    asked for it), or an auto label when `relabel`."""
+    if current is None or current.source == LabelSource.NONE:
+        return True
+    if current.source == LabelSource.WHOLE_IMAGE and any(
+        b.model_version != WHOLE_IMAGE_REQUESTED for b in current.boxes
+    ):
+        return True
+    return relabel and current.priority <= AUTO_PRIORITY
+
+
 def autolabel(
     manifest: Path,
     labellers: Sequence[Labeller],
@@ -50,7 +71,8 @@ def autolabel(
 ) -> AutolabelSummary:
     """Label every image of the manifest that has no labels yet (or only auto labels with `relabel`).
 
-    Human and imported labels are never touched. Writes the labels manifest beside the pool manifest.
+    An image no labeller boxes is marked needs-review (source `none`). Human and imported labels are never
+    touched. Writes the labels manifest beside the pool manifest.
     """
     frame = read_manifest(manifest).drop_duplicates("sha256")
     if only_sha256 is not None:
@@ -62,19 +84,26 @@ def autolabel(
 
     async def run() -> None:
         for done, row in enumerate(frame.itertuples(index=False), start=1):
-            current = store.get(row.sha256)
-            keep = current is not None and (current.priority > AUTO_PRIORITY or not relabel)
             path = images_dir / row.file
-            if keep:
+            if not _retry(store.get(row.sha256), relabel):
                 summary.kept_existing += 1
             elif not path.is_file():
                 summary.missing_files.append(row.file)
             else:
                 source, boxes = await label_image(labellers, path.read_bytes(), row.risk_id)
                 if source is not None:
-                    store.put(ImageLabels(sha256=row.sha256, file=row.file, source=source, boxes=boxes))
+                    labels = ImageLabels(sha256=row.sha256, file=row.file, source=source, boxes=boxes)
                     summary.labelled += 1
                     sources[source.value] += 1
+                else:
+                    labels = ImageLabels(
+                        sha256=row.sha256,
+                        file=row.file,
+                        source=LabelSource.NONE,
+                        status=LabelStatus.NEEDS_REVIEW,
+                    )
+                    summary.needs_review += 1
+                store.put(labels, replace=True)
             if on_progress:
                 on_progress(done, len(frame))
 

@@ -1,4 +1,8 @@
-"""The dataset builder: pool (manifest + images + labels) -> YOLO dataset with data.yaml and a report."""
+"""The dataset builder: pool (manifest + images + labels) -> YOLO dataset with data.yaml and a report.
+
+Explicit negatives (healthy leaves) go into every split with an empty label file; images waiting for
+review stay out. The report names the data sets, licences and citations of the images it holds.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from agrorisk_common.catalog import Catalog, ClassMap
 from agrorisk_common.detection import Box
 from agrorisk_labeling.checks import image_size, label_problems
 from agrorisk_labeling.errors import LabelingError
-from agrorisk_labeling.labels import ImageLabels, LabelStore
+from agrorisk_labeling.labels import ImageLabels, LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
-from agrorisk_labeling.report import BuildReport, ClassBalance, Rejected
+from agrorisk_labeling.public_datasets import PublicDatasets
+from agrorisk_labeling.report import BuildReport, ClassBalance, Rejected, SourceUse
 from agrorisk_labeling.split import SPLITS, SplitItem, near_duplicate_groups, stratified_split
 
 EXTRA_CLASSES_FILE = "extra_classes.txt"
@@ -63,8 +68,12 @@ def _prepare_out_dir(out_dir: Path) -> None:
 
 
 def _stratum(labels: ImageLabels, weak_risk_id: str) -> str:
+    """The class an image is split with: its weak class when boxed so, else its commonest box class
+    (a negative splits with its own weak class, e.g. healthy:apple)."""
     counts = Counter(box.risk_id for box in labels.boxes)
-    return weak_risk_id if weak_risk_id in counts else min(counts, key=lambda r: (-counts[r], r))
+    if weak_risk_id in counts or not counts:
+        return weak_risk_id
+    return min(counts, key=lambda r: (-counts[r], r))
 
 
 def _phash(path: Path, recorded: str) -> str:
@@ -75,11 +84,37 @@ def _phash(path: Path, recorded: str) -> str:
 
 
 def yolo_lines(labels: ImageLabels, class_map: ClassMap) -> str:
+    """The YOLO label text of one image; empty for a negative."""
     lines = []
     for box in labels.boxes:
         cx, cy, w, h = Box.clipped(*box.coords).to_yolo()
         lines.append(f"{class_map.index_of(box.risk_id)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def source_uses(rows: Sequence, datasets: PublicDatasets) -> list[SourceUse]:
+    """Images per source with licence and citation: registered data sets from the registry, other
+    imports by their recorded licence, crawled and synthetic images as such (licence unknown)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        if row.dataset:
+            name = row.dataset
+        elif row.synthetic:
+            name = "synthetic"
+        else:
+            name = "imported" if str(row.engine).startswith("import:") else "crawled"
+        counts[(name, row.license or "unknown")] += 1
+    uses = []
+    for (name, license_), images in sorted(counts.items()):
+        registered = datasets.items.get(name)
+        use = SourceUse(dataset=name, images=images, license=license_)
+        if registered is not None:
+            url = registered.sources[0] if registered.sources else ""
+            use = use.model_copy(
+                update={"title": registered.title, "citation": registered.citation, "url": url}
+            )
+        uses.append(use)
+    return uses
 
 
 def content_hash(class_map: ClassMap, entries: Sequence[tuple[str, str, str]]) -> str:
@@ -104,8 +139,11 @@ def build_dataset(
     phash_distance: int = 6,
     synthetic_max_share: float = 0.3,
     on_progress: Callable[[int, int], None] | None = None,
+    datasets: PublicDatasets | None = None,
 ) -> BuildReport:
-    """Check labels, split by near-duplicate groups per class, cap synthetic images, write YOLO layout."""
+    """Check labels, split by near-duplicate groups per class, cap synthetic images, write YOLO layout.
+
+    `datasets` (default: the package's registry) gives titles and citations of the public data sets."""
     if val_fraction + test_fraction >= 1:
         raise LabelingError("val + test fractions must leave something to train on (sum < 1)")
     frame = read_manifest(manifest)
@@ -113,15 +151,21 @@ def build_dataset(
     store = LabelStore.load(labels_path or labels_path_of(manifest))
     class_map = choose_classes(catalog, read_extra_classes(manifest), store, risk_ids)
     if not len(class_map):
-        raise LabelingError(
-            "no labelled images to build from: run `agrorisk-label autolabel` (or import) first"
+        waiting = sum(1 for labels in store if labels.status == LabelStatus.NEEDS_REVIEW)
+        hint = (
+            f"{waiting} image(s) wait for review (agrorisk-label studio push, then studio pull), or use "
+            "autolabel --whole-image for close-up leaf photos"
+            if waiting
+            else "run `agrorisk-label autolabel` (or import, fetch) first"
         )
+        raise LabelingError(f"no labelled images to build from: {hint}")
     explicit = set(class_map.risk_ids) if risk_ids else None
     known = set(class_map.risk_ids) | ({r.id for r in catalog} if explicit else set())
 
     rejected: list[Rejected] = []
     accepted: dict[str, tuple] = {}  # sha -> (row, labels, path)
     seen: dict[str, str] = {}
+    needs_review = 0
     for n, row in enumerate(frame.itertuples(index=False), start=1):
         if on_progress:
             on_progress(n, len(frame))
@@ -138,6 +182,9 @@ def build_dataset(
             continue
         seen[row.sha256] = row.file
         labels = store.get(row.sha256)
+        if labels is not None and labels.status == LabelStatus.NEEDS_REVIEW:
+            needs_review += 1  # out of every split until a person labels it
+            continue
         if explicit is not None and labels is not None:
             kept = [b for b in labels.boxes if b.risk_id in explicit or b.risk_id not in known]
             if labels.boxes and not kept:
@@ -191,6 +238,8 @@ def build_dataset(
         (out_dir / "images" / split).mkdir(parents=True)
         (out_dir / "labels" / split).mkdir(parents=True)
     balance = {r: ClassBalance(risk_id=r) for r in class_map.risk_ids}
+    negatives = dict.fromkeys(SPLITS, 0)
+    whole_image_boxes = 0
     entries = []
     for sha, (row, labels, path) in sorted(accepted.items()):
         split = splits[sha]
@@ -198,6 +247,10 @@ def build_dataset(
         shutil.copyfile(path, out_dir / "images" / split / f"{sha}{path.suffix.lower()}")
         (out_dir / "labels" / split / f"{sha}.txt").write_text(text, encoding="utf-8")
         entries.append((split, sha, text))
+        whole_image_boxes += sum(b.source == LabelSource.WHOLE_IMAGE for b in labels.boxes)
+        if not labels.boxes:
+            negatives[split] += 1
+            continue
         stats = balance[_stratum(labels, row.risk_id)]
         setattr(stats, split, getattr(stats, split) + 1)
         stats.synthetic += bool(row.synthetic)
@@ -223,6 +276,10 @@ def build_dataset(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         synthetic_max_share=synthetic_max_share,
+        negatives=negatives,
+        needs_review=needs_review,
+        whole_image_boxes=whole_image_boxes,
+        sources=source_uses([row for row, _, _ in accepted.values()], datasets or PublicDatasets.load()),
         warnings=[
             f"class {b.risk_id} has no validation images" for b in balance.values() if b.images and not b.val
         ],

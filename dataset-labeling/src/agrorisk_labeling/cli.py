@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrorisk_common.catalog import Catalog, CatalogError, load_catalog
-from agrorisk_common.cli import one_line
-from agrorisk_common.logging import configure_logging
-from agrorisk_labeling import studio
+from agrorisk_labeling import cli_datasets, studio
 from agrorisk_labeling.autolabel import autolabel
 from agrorisk_labeling.build import build_dataset
+from agrorisk_labeling.cli_support import (
+    ManifestOpt,
+    catalog_of,
+    cli_errors,
+    make_settings,
+    out,
+    progress_bar,
+    show_import,
+    split_ids,
+)
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.importer import import_dataset
 from agrorisk_labeling.labellers import build_labellers
@@ -40,14 +42,17 @@ studio_app = typer.Typer(help="Human review in Label Studio: push tasks with aut
 registry_app = typer.Typer(help="Dataset versions in MinIO through minio-storage's DatasetRegistry.")
 app.add_typer(studio_app, name="studio")
 app.add_typer(registry_app, name="registry")
-console = Console(stderr=True)
-out = Console()
 
-ManifestOpt = Annotated[
-    Path | None, typer.Option("--manifest", "-m", help="pool manifest.csv (images/ beside it)")
-]
 LabellerOpt = Annotated[
-    str | None, typer.Option("--labeller", help="chain tried in order: yolo,gemini,whole-image")
+    str | None,
+    typer.Option("--labeller", help="chain tried in order: auto (yolo/gemini when configured), yolo, gemini"),
+]
+WholeImageOpt = Annotated[
+    bool,
+    typer.Option(
+        "--whole-image",
+        help="one box over the whole image when no labeller finds one (close-up leaf photos only)",
+    ),
 ]
 YoloOpt = Annotated[
     str | None, typer.Option("--yolo-model", help="best.pt path or model registry ref (v3, production)")
@@ -60,53 +65,6 @@ RisksOpt = Annotated[
 ]
 
 
-def cli_errors(fn: Callable) -> Callable:
-    """Expected failures become one red line on stderr and exit code 1, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        configure_logging()
-        try:
-            return fn(*args, **kwargs)
-        except (LabelingError, CatalogError) as exc:
-            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def make_settings(**overrides) -> Settings:
-    try:
-        settings = Settings()
-        return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:
-        raise LabelingError(one_line(exc)) from None
-
-
-def catalog_of(settings: Settings) -> Catalog:
-    return load_catalog(settings.catalog_dir)
-
-
-def split_ids(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    # Only on a terminal: in logs and pipes a live bar is noise.
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
-
-
 def show_report(report: BuildReport) -> None:
     table = Table(title=f"Class balance — dataset {report.dataset_hash[:12]}")
     for column in ("class", "train", "val", "test", "synthetic", "boxes"):
@@ -114,7 +72,15 @@ def show_report(report: BuildReport) -> None:
     for b in report.balance:
         table.add_row(b.risk_id, *(str(v) for v in (b.train, b.val, b.test, b.synthetic, b.boxes)))
     out.print(table)
-    out.print(f"imbalance ratio {report.imbalance_ratio}; rejected {len(report.rejected)} image(s)")
+    negatives = "/".join(str(report.negatives.get(s, 0)) for s in ("train", "val", "test"))
+    out.print(
+        f"imbalance ratio {report.imbalance_ratio}; negatives (train/val/test) {negatives}; "
+        f"waiting for review {report.needs_review}; whole-image boxes {report.whole_image_boxes}; "
+        f"rejected {len(report.rejected)} image(s)",
+        highlight=False,
+    )
+    for source in report.sources:
+        out.print(f"  {source.images} image(s) from {source.dataset} ({source.license})", highlight=False)
     for rejected in report.rejected[:10]:
         out.print(f"  rejected {rejected.file}: {'; '.join(rejected.reasons)}", highlight=False)
     for warning in report.warnings:
@@ -122,15 +88,30 @@ def show_report(report: BuildReport) -> None:
     out.print(f"data.yaml: {report.data_yaml}", highlight=False)
 
 
+def labeller_settings(whole_image: bool, **overrides) -> Settings:
+    """Settings with the labeller chain; `--whole-image` adds the whole-image labeller last."""
+    settings = make_settings(**overrides)
+    if whole_image:
+        settings = settings.model_copy(update={"labellers": f"{settings.labellers},whole-image"})
+    return settings
+
+
 def _autolabel(settings: Settings, relabel: bool) -> None:
     labellers = build_labellers(settings, catalog_of(settings))
     with progress_bar("auto-labelling") as advance:
         summary = autolabel(settings.manifest, labellers, relabel=relabel, on_progress=advance)
     out.print(
-        f"labelled {summary.labelled} image(s) {summary.by_source}; kept {summary.kept_existing} existing; "
-        f"missing files {len(summary.missing_files)} -> {summary.labels_path}",
+        f"labelled {summary.labelled} image(s) {summary.by_source}; needs review {summary.needs_review}; "
+        f"kept {summary.kept_existing} existing; missing files {len(summary.missing_files)} "
+        f"-> {summary.labels_path}",
         highlight=False,
     )
+    if summary.needs_review:
+        out.print(
+            f"{summary.needs_review} image(s) no labeller could box wait for review, out of every split: "
+            "`agrorisk-label studio push` (marked needs review), or --whole-image for close-up leaf photos",
+            highlight=False,
+        )
 
 
 def _build(settings: Settings, out_dir: Path | None, risks: str | None, push: bool) -> None:
@@ -160,13 +141,15 @@ def autolabel_cmd(
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
+    whole_image: WholeImageOpt = False,
     relabel: Annotated[
         bool, typer.Option(help="replace earlier auto-labels (human/imported ones stay)")
     ] = False,
 ) -> None:
-    """Give every unlabelled pool image boxes of its weak class (the risk it was crawled for)."""
-    settings = make_settings(
-        manifest=manifest, labellers=labeller, yolo_model=yolo_model, yolo_confidence=conf
+    """Give every unlabelled pool image boxes of its weak class (the risk it was crawled for); images no
+    labeller can box wait for review in Label Studio."""
+    settings = labeller_settings(
+        whole_image, manifest=manifest, labellers=labeller, yolo_model=yolo_model, yolo_confidence=conf
     )
     _autolabel(settings, relabel)
 
@@ -199,13 +182,19 @@ def prepare_cmd(
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
+    whole_image: WholeImageOpt = False,
     risks: RisksOpt = None,
     seed: Annotated[int | None, typer.Option(help="split seed")] = None,
     push: Annotated[bool, typer.Option(help="push the dataset to the registry")] = False,
 ) -> None:
     """One step from a crawled-images folder + manifest to a data.yaml dataset: autolabel, then build."""
-    settings = make_settings(
-        manifest=manifest, labellers=labeller, yolo_model=yolo_model, yolo_confidence=conf, seed=seed
+    settings = labeller_settings(
+        whole_image,
+        manifest=manifest,
+        labellers=labeller,
+        yolo_model=yolo_model,
+        yolo_confidence=conf,
+        seed=seed,
     )
     _autolabel(settings, relabel=False)
     _build(settings, out_dir, risks, push)
@@ -223,9 +212,16 @@ def import_cmd(
     images: Annotated[
         Path | None, typer.Option(help="Label Studio export: folder its image paths start in")
     ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="data set name recorded per image (default: the --src name)")
+    ] = None,
+    license_: Annotated[
+        str, typer.Option("--license", help="its licence, SPDX id (e.g. CC-BY-4.0), recorded per image")
+    ] = "unknown",
     manifest: ManifestOpt = None,
 ) -> None:
-    """Bring an existing labelled dataset into the pool with class names mapped to catalog risk ids."""
+    """Bring an existing labelled dataset into the pool with class names mapped to catalog risk ids;
+    healthy:<crop> boxes are dropped and images with only those become negatives."""
     if unmapped not in ("fail", "drop", "keep"):
         raise LabelingError("--unmapped must be fail, drop or keep")
     settings = make_settings(manifest=manifest)
@@ -235,15 +231,12 @@ def import_cmd(
         settings.manifest,
         catalog_of(settings),
         mapping,
-        unmapped,
-        images,  # type: ignore[arg-type]
+        unmapped,  # type: ignore[arg-type]
+        images,
+        dataset=dataset or src.stem,
+        license=license_,
     )
-    out.print(f"imported {summary.images} image(s), {summary.boxes} box(es) into {settings.manifest}")
-    if summary.unmapped_classes:
-        action = "kept as " + ", ".join(summary.kept_as_extra) if summary.kept_as_extra else "dropped"
-        out.print(f"unmapped classes ({action}): {summary.unmapped_classes}", highlight=False)
-    for skipped in summary.skipped[:10]:
-        out.print(f"  skipped {skipped}", highlight=False)
+    show_import(summary, settings.manifest)
 
 
 @app.command("synth")
@@ -261,12 +254,14 @@ def synth_cmd(
     seed: Annotated[int | None, typer.Option()] = None,
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
+    whole_image: WholeImageOpt = False,
     manifest: ManifestOpt = None,
 ) -> None:
     """Generate synthetic images for rare risks with Stable Diffusion; marked synthetic, auto-labelled."""
     if (count is None) == (target is None):
         raise LabelingError("give exactly one of --count or --target")
-    settings = make_settings(
+    settings = labeller_settings(
+        whole_image,
         sd_model=model,
         sd_steps=steps,
         sd_guidance=guidance,
@@ -296,14 +291,15 @@ def synth_cmd(
 @app.command("stats")
 @cli_errors
 def stats_cmd(manifest: ManifestOpt = None) -> None:
-    """Per risk: images in the pool, synthetic ones, and who labelled them."""
+    """Per risk: images in the pool, synthetic ones, negatives, waiting for review, and who labelled them."""
     settings = make_settings(manifest=manifest)
     table = Table(title=f"Pool {settings.manifest}")
-    for column in ("risk", "images", "synthetic", "unlabelled", "labelled by"):
+    for column in ("risk", "images", "synthetic", "unlabelled", "negatives", "review", "labelled by"):
         table.add_column(column)
     for s in pool_stats(settings.manifest):
         by = ", ".join(f"{k} {v}" for k, v in s.by_source.items())
-        table.add_row(s.risk_id, str(s.images), str(s.synthetic), str(s.unlabelled), by)
+        counts = (s.images, s.synthetic, s.unlabelled, s.negatives, s.needs_review)
+        table.add_row(s.risk_id, *(str(c) for c in counts), by)
     out.print(table)
 
 
@@ -363,3 +359,8 @@ def registry_pull(
 ) -> None:
     """Pull a dataset version; prints the folder holding data.yaml."""
     out.print(str(pull_dataset(ref, dest)), highlight=False)
+
+
+app.command("datasets")(cli_datasets.datasets_cmd)
+app.command("fetch")(cli_datasets.fetch_cmd)
+app.command("pack")(cli_datasets.pack_cmd)

@@ -1,19 +1,30 @@
-"""Import of an existing labelled dataset into the pool, mapping its class names to catalog risk ids."""
+"""Import of an existing labelled dataset into the pool, mapping its class names to catalog risk ids.
+
+Boxes of a `healthy:<crop>` class are dropped: an image with only such boxes is kept as a negative
+(labelled, no boxes). Every row records the data set it came from and its licence.
+"""
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
-from agrorisk_common.catalog import Catalog
+from agrorisk_common.catalog import Catalog, is_healthy_class
 from agrorisk_labeling.build import EXTRA_CLASSES_FILE, read_extra_classes
+from agrorisk_labeling.class_mapping import read_mapping
 from agrorisk_labeling.errors import LabelingError
-from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore
+from agrorisk_labeling.labels import (
+    ImageLabels,
+    LabelBox,
+    LabelSource,
+    LabelStatus,
+    LabelStore,
+)
 from agrorisk_labeling.manifest import append_rows, image_row, images_dir_of, labels_path_of
 from agrorisk_labeling.readers import read_dataset
 
@@ -23,29 +34,12 @@ Unmapped = Literal["drop", "keep", "fail"]
 class ImportSummary(BaseModel):
     images: int = 0
     boxes: int = 0
+    negatives: int = 0  # images with only healthy boxes, kept without boxes
+    healthy_boxes: int = 0  # boxes of healthy:<crop> classes, dropped
     new_manifest_rows: int = 0
     unmapped_classes: dict[str, int] = {}
     kept_as_extra: list[str] = []
     skipped: list[str] = []  # "path: reason"
-
-
-def read_mapping(path: Path | None, catalog: Catalog) -> dict[str, str]:
-    """Mapping CSV `source_class,risk_id`; every target must be a catalog risk id."""
-    if path is None:
-        return {}
-    if not path.is_file():
-        raise LabelingError(f"mapping file not found: {path}")
-    mapping = {}
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or {"source_class", "risk_id"} - set(reader.fieldnames):
-            raise LabelingError(f"{path}: the mapping CSV needs columns source_class,risk_id")
-        for row in reader:
-            source, risk_id = (row["source_class"] or "").strip(), (row["risk_id"] or "").strip()
-            if risk_id not in catalog:
-                raise LabelingError(f"{path}:{reader.line_num}: {risk_id!r} is not a catalog risk id")
-            mapping[source] = risk_id
-    return mapping
 
 
 def extra_class_id(name: str) -> str:
@@ -55,12 +49,21 @@ def extra_class_id(name: str) -> str:
 
 
 def unmapped_classes(
-    fmt: str, src: Path, mapping: dict[str, str], catalog: Catalog, images_root: Path | None
+    fmt: str, src: Path, mapping: Mapping[str, str], catalog: Catalog, images_root: Path | None
 ):
+    """Classes (as mapped) that are neither catalog risks nor healthy, with their box counts."""
     counts: Counter[str] = Counter()
     for raw in read_dataset(fmt, src, images_root):
-        counts.update(name for name, *_ in raw.boxes if name not in mapping and name not in catalog)
+        targets = (mapping.get(name) or name for name, *_ in raw.boxes)
+        counts.update(t for t in targets if t not in catalog and not is_healthy_class(t))
     return dict(sorted(counts.items()))
+
+
+def _source_url(path: Path, src: Path, prefix: str | None) -> str:
+    if prefix is None:
+        return str(path)
+    base = src if src.is_dir() else src.parent
+    return prefix + (path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name)
 
 
 def import_dataset(
@@ -71,14 +74,21 @@ def import_dataset(
     mapping_path: Path | None = None,
     unmapped: Unmapped = "fail",
     images_root: Path | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    dataset: str = "",
+    license: str = "",
+    source_prefix: str | None = None,
 ) -> ImportSummary:
     """Copy images into the pool and record their labels as source `import`.
 
-    Class names map through the mapping file, or stay as they are when already a risk id. Unmapped
-    classes stop the import (`fail`, listing them) unless the caller says `drop` or `keep` (as extra
-    classes `extra-<name>`, declared in extra_classes.txt beside the manifest).
+    Class names map through the mapping file (or the `mapping` given), or stay as they are when already
+    a risk id. Unmapped classes stop the import (`fail`, listing them) unless the caller says `drop` or
+    `keep` (as extra classes `extra-<name>`, declared in extra_classes.txt beside the manifest).
+    `dataset` and `license` go into every new manifest row; `source_url` is the image's path, or with
+    `source_prefix` that prefix + its path inside src (for sources unpacked to a temp folder).
     """
-    mapping = read_mapping(mapping_path, catalog)
+    mapping = dict(mapping or {}) | read_mapping(mapping_path, catalog)
     missing = unmapped_classes(fmt, src, mapping, catalog, images_root)
     if missing and unmapped == "fail":
         listed = ", ".join(f"{name!r} ({count} boxes)" for name, count in missing.items())
@@ -93,13 +103,19 @@ def import_dataset(
         if raw.problem:
             summary.skipped.append(f"{raw.path}: {raw.problem}")
             continue
-        boxes = []
+        boxes, healthy, dropped = [], Counter(), 0
         for name, x1, y1, x2, y2 in raw.boxes:
-            risk_id = mapping.get(name) or (name if name in catalog else None)
+            target = mapping.get(name) or name
+            if is_healthy_class(target):
+                healthy[target] += 1
+                continue
+            risk_id = target if target in catalog else None
             if risk_id is None and unmapped == "keep":
-                risk_id = extra_class_id(name)
+                risk_id = extra_class_id(target)
                 extras.add(risk_id)
-            if risk_id is not None:
+            if risk_id is None:
+                dropped += 1
+            else:
                 boxes.append(
                     LabelBox(
                         risk_id=risk_id,
@@ -112,24 +128,39 @@ def import_dataset(
                         model_version=fmt,
                     )
                 )
-        if not boxes:
+        # A negative only when every box was healthy: a dropped unmapped box may be a disease.
+        negative = not boxes and bool(healthy) and not dropped
+        if not boxes and not negative:
             summary.skipped.append(f"{raw.path}: no boxes of a mapped class")
             continue
         if not raw.path.is_file():
             summary.skipped.append(f"{raw.path}: image file missing")
             continue
-        weak = Counter(b.risk_id for b in boxes).most_common(1)[0][0]
+        weak = (Counter(b.risk_id for b in boxes) or healthy).most_common(1)[0][0]
         try:
             row = image_row(
-                raw.path.read_bytes(), weak, images_dir, engine=f"import:{fmt}", source_url=str(raw.path)
+                raw.path.read_bytes(),
+                weak,
+                images_dir,
+                engine=f"import:{fmt}",
+                source_url=_source_url(raw.path, src, source_prefix),
+                dataset=dataset,
+                license=license,
             )
         except LabelingError as exc:
             summary.skipped.append(f"{raw.path}: {exc}")
             continue
         rows.append(row)
-        store.put(ImageLabels(sha256=row["sha256"], file=row["file"], source=LabelSource.IMPORT, boxes=boxes))
+        status = LabelStatus.NEGATIVE if negative else LabelStatus.BOXED
+        store.put(
+            ImageLabels(
+                sha256=row["sha256"], file=row["file"], source=LabelSource.IMPORT, boxes=boxes, status=status
+            )
+        )
         summary.images += 1
         summary.boxes += len(boxes)
+        summary.negatives += negative
+        summary.healthy_boxes += sum(healthy.values())
     summary.new_manifest_rows = append_rows(manifest, rows)
     store.save()
     if extras:

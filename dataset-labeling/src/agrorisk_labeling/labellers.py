@@ -1,6 +1,8 @@
-"""Pluggable box proposers for auto-labelling: the current YOLO model, Gemini, or the whole image.
+"""Pluggable box proposers for auto-labelling: the current YOLO model, Gemini, or (only when asked) the
+whole image.
 
 A crawled image's weak class is the risk it was crawled for; a labeller proposes where that risk is.
+An image no labeller can box is not given a guess: it waits for review in Label Studio.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from PIL import Image
 from agrorisk_common.catalog import Catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_labeling.errors import LabelingError
-from agrorisk_labeling.labels import LabelBox, LabelSource
+from agrorisk_labeling.labels import WHOLE_IMAGE_REQUESTED, LabelBox, LabelSource
 from agrorisk_labeling.settings import Settings
 
 WHOLE_IMAGE_CONFIDENCE = 0.0  # nothing vouches for the box itself, only for the class
@@ -31,7 +33,7 @@ class Labeller(Protocol):
 
 
 class WholeImageLabeller:
-    """Last resort: one box over the whole image for the risk the image was collected for."""
+    """On request only (close-up leaf photos): one box over the whole image for its weak risk."""
 
     source = LabelSource.WHOLE_IMAGE
 
@@ -47,6 +49,7 @@ class WholeImageLabeller:
                 y2=1.0,
                 confidence=WHOLE_IMAGE_CONFIDENCE,
                 source=self.source,
+                model_version=WHOLE_IMAGE_REQUESTED,
             )
         ]
 
@@ -175,19 +178,41 @@ def gemini_labeller(catalog: Catalog) -> DetectorLabeller:
     return DetectorLabeller(client, LabelSource.GEMINI)
 
 
+def gemini_configured() -> bool:
+    """A Gemini API key is set (gemini-integration's own settings)."""
+    try:
+        from agrorisk_gemini.settings import GeminiSettings
+
+        return GeminiSettings().configured
+    except (ImportError, ValueError):
+        return False
+
+
 def build_labellers(settings: Settings, catalog: Catalog) -> list[Labeller]:
-    """The labeller chain named in settings (`yolo,gemini,whole-image`), always ending in whole-image."""
+    """The labeller chain named in settings, e.g. `auto`, `yolo,gemini`, `auto,whole-image`.
+
+    `auto` is YOLO when a model is set and Gemini when a key is set (either may be absent, and then the
+    chain may be empty: every image waits for review). `yolo` and `gemini` named explicitly must work.
+    `whole-image` joins only when named (`--whole-image`), always last."""
     names = [n.strip() for n in settings.labellers.split(",") if n.strip()]
-    chain: list[Labeller] = []
+    wanted: list[str] = []
     for name in names:
+        if name == "auto":
+            wanted += ["yolo"] if settings.yolo_model else []
+            wanted += ["gemini"] if gemini_configured() else []
+        elif name in ("yolo", "gemini", "whole-image"):
+            wanted.append(name)
+        else:
+            raise LabelingError(f"unknown labeller {name!r}; known: auto, yolo, gemini, whole-image")
+    chain: list[Labeller] = []
+    for name in dict.fromkeys(n for n in wanted if n != "whole-image"):
         if name == "yolo":
             if not settings.yolo_model:
                 raise LabelingError("the yolo labeller needs a model: --yolo-model PATH|REF")
             weights, version = resolve_yolo_weights(settings.yolo_model)
             chain.append(YoloLabeller(weights, settings.yolo_confidence, version))
-        elif name == "gemini":
+        else:
             chain.append(gemini_labeller(catalog))
-        elif name != "whole-image":
-            raise LabelingError(f"unknown labeller {name!r}; known: yolo, gemini, whole-image")
-    chain.append(WholeImageLabeller())
+    if "whole-image" in wanted:
+        chain.append(WholeImageLabeller())
     return chain

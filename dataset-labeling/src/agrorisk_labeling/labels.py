@@ -3,7 +3,8 @@
 Every box records where it came from and its confidence. Boxes keep their raw normalised
 coordinates, so the dataset builder can reject bad ones with a reason instead of losing them here.
 A higher-priority source is never overwritten by a lower one: human review beats imports, imports
-beat model pseudo-labels, and those beat the whole-image fallback.
+beat model pseudo-labels, and those beat whole-image boxes. An image can also be an explicit negative
+(a healthy leaf: nothing to find) or wait for review (no labeller could box it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ class LabelSource(StrEnum):
     YOLO = "yolo"
     GEMINI = "gemini"
     WHOLE_IMAGE = "whole-image"
+    NONE = "none"  # no labeller could box the image: it waits for a person
+
+
+class LabelStatus(StrEnum):
+    BOXED = "boxed"  # its boxes are the labels
+    NEGATIVE = "negative"  # checked: no risk to find (a healthy leaf); trains as an empty label file
+    NEEDS_REVIEW = "needs-review"  # stays out of every split until a person labels it
+
+
+WHOLE_IMAGE_REQUESTED = "requested"  # model_version of whole-image boxes someone asked for (--whole-image)
 
 
 PRIORITY = {
@@ -34,6 +45,7 @@ PRIORITY = {
     LabelSource.YOLO: 1,
     LabelSource.GEMINI: 1,
     LabelSource.WHOLE_IMAGE: 0,
+    LabelSource.NONE: -1,
 }
 
 
@@ -55,12 +67,13 @@ class LabelBox(BaseModel):
 
 
 class ImageLabels(BaseModel):
-    """All boxes of one image and the source that produced the set."""
+    """All boxes of one image, the source that produced the set, and whether it is a negative."""
 
     sha256: str
     file: str
     source: LabelSource
     boxes: list[LabelBox] = []
+    status: LabelStatus = LabelStatus.BOXED
     updated_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     @property
@@ -92,10 +105,10 @@ class LabelStore:
     def get(self, sha256: str) -> ImageLabels | None:
         return self.items.get(sha256)
 
-    def put(self, labels: ImageLabels) -> bool:
-        """Store labels unless a higher-priority set is already there. Returns True when stored."""
+    def put(self, labels: ImageLabels, replace: bool = False) -> bool:
+        """Store labels unless a higher-priority set is already there (or `replace`). True when stored."""
         current = self.items.get(labels.sha256)
-        if current is not None and current.priority > labels.priority:
+        if not replace and current is not None and current.priority > labels.priority:
             return False
         self.items[labels.sha256] = labels
         return True

@@ -75,7 +75,9 @@ def append_rows(path: Path, rows: list[dict]) -> int:
 
 
 def image_row(data: bytes, risk_id: str, images_dir: Path, **fields: object) -> dict:
-    """Store image bytes as `<risk_id>/<sha256>.<ext>` under images_dir; return its manifest row."""
+    """Store image bytes as `<risk_id>/<sha256>.<ext>` under images_dir; return its manifest row.
+
+    A `healthy:<crop>` class is stored in the folder `healthy-<crop>` (no colon in paths or URLs)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -86,7 +88,7 @@ def image_row(data: bytes, risk_id: str, images_dir: Path, **fields: object) -> 
         raise LabelingError(f"not a readable image: {exc}") from None
     ext = {"jpeg": "jpg"}.get(fmt, fmt)
     sha = hashlib.sha256(data).hexdigest()
-    rel = f"{risk_id}/{sha}.{ext}"
+    rel = f"{risk_id.replace(':', '-')}/{sha}.{ext}"
     target = images_dir / rel
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""The build report: class balance per split, rejected images with reasons, the dataset hash."""
+"""The build report: class balance per split, negatives, rejected images with reasons, the data sets (and
+their licences) the images come from, the dataset hash."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ class ClassBalance(BaseModel):
         return self.train + self.val + self.test
 
 
+class SourceUse(BaseModel):
+    """Images of the dataset from one source, with what attributing them needs."""
+
+    dataset: str  # registered data set name, or crawled / synthetic / imported for unnamed rows
+    images: int
+    license: str = "unknown"
+    title: str = ""
+    citation: str = ""
+    url: str = ""
+
+
 class Rejected(BaseModel):
     file: str
     sha256: str
@@ -41,11 +53,16 @@ class BuildReport(BaseModel):
     val_fraction: float
     test_fraction: float
     synthetic_max_share: float
+    negatives: dict[str, int] = {}  # per split: images with an empty label file (explicit negatives)
+    needs_review: int = 0  # images no labeller could box, left out until a person labels them
+    whole_image_boxes: int = 0  # boxes over the whole image, written only on request (--whole-image)
+    sources: list[SourceUse] = []
     warnings: list[str] = []
 
     @property
     def split_counts(self) -> dict[str, int]:
-        return {s: sum(getattr(b, s) for b in self.balance) for s in SPLITS}
+        """Images written per split, negatives included."""
+        return {s: sum(getattr(b, s) for b in self.balance) + self.negatives.get(s, 0) for s in SPLITS}
 
     @property
     def imbalance_ratio(self) -> float:
@@ -67,14 +84,24 @@ class BuildReport(BaseModel):
                 f"{b.images / total:.1%} |"
             )
         counts = self.split_counts
+        negatives = [self.negatives.get(s, 0) for s in SPLITS]
         lines += [
+            f"| negatives (empty label file) | {negatives[0]} | {negatives[1]} | {negatives[2]} | 0 | 0 | |",
             f"| **total** | {counts['train']} | {counts['val']} | {counts['test']} | "
             f"{sum(b.synthetic for b in self.balance)} | {sum(b.boxes for b in self.balance)} | 100% |",
             "",
             f"Imbalance (largest / smallest class): {self.imbalance_ratio}. "
-            f"Near-duplicate groups: {self.near_duplicate_groups}. Rejected images: {len(self.rejected)}.",
+            f"Near-duplicate groups: {self.near_duplicate_groups}. Rejected images: {len(self.rejected)}. "
+            f"Waiting for review (left out): {self.needs_review}. "
+            f"Whole-image boxes (on request): {self.whole_image_boxes}.",
         ]
         lines += [f"- warning: {w}" for w in self.warnings]
+        if self.sources:
+            lines += ["", "## Sources and licences", "", "| data set | images | licence | citation |"]
+            lines.append("|---|---:|---|---|")
+            for src in self.sources:
+                name = f"[{src.title or src.dataset}]({src.url})" if src.url else src.title or src.dataset
+                lines.append(f"| {name} | {src.images} | {src.license} | {src.citation} |")
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: Path) -> None:

@@ -25,8 +25,9 @@ class Settings(AgroRiskSettings):
     dataset_dir: Path = Path("data/dataset")
 
     labellers: str = Field(
-        default="whole-image",
-        description="comma-separated chain tried in order: yolo, gemini, whole-image",
+        default="auto",
+        description="comma-separated chain tried in order: auto (yolo when a model is set, gemini when "
+        "a key is set), yolo, gemini, whole-image (only when named)",
     )
     yolo_model: str = Field(default="", description="best.pt path or a model registry ref (v3, production)")
     yolo_confidence: float = Field(default=0.25, ge=0.0, le=1.0)

@@ -1,4 +1,5 @@
-"""Pool statistics: per risk, how many images, how many synthetic, and who labelled them."""
+"""Pool statistics: per risk, how many images, how many synthetic, negatives, waiting for review, and who
+labelled them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from agrorisk_labeling.labels import LabelSource, LabelStore
+from agrorisk_labeling.labels import LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import labels_path_of, read_manifest
 
 
@@ -16,6 +17,8 @@ class RiskStats(BaseModel):
     images: int = 0
     synthetic: int = 0
     unlabelled: int = 0
+    negatives: int = 0
+    needs_review: int = 0
     by_source: dict[str, int] = {}
 
 
@@ -31,7 +34,10 @@ def pool_stats(manifest: Path) -> list[RiskStats]:
         labels = store.get(row.sha256)
         if labels is None:
             item.unlabelled += 1
+        elif labels.status == LabelStatus.NEEDS_REVIEW:
+            item.needs_review += 1
         else:
+            item.negatives += labels.status == LabelStatus.NEGATIVE
             sources[row.risk_id][labels.source.value] += 1
     for risk_id, item in stats.items():
         item.by_source = {

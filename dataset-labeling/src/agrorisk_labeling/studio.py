@@ -1,7 +1,8 @@
 """Label Studio round trip: project from the catalog, tasks with auto-labels as predictions, export back.
 
 Tasks are keyed by the image sha256 in their data, so pushing again never duplicates a task, and a
-human annotation pulled back always replaces auto-labels in the labels manifest.
+human annotation pulled back always replaces auto-labels in the labels manifest. Images no labeller
+could box carry `data.review = "needs review"`; a submitted annotation without boxes is a negative.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from xml.sax.saxutils import quoteattr
 from pydantic import BaseModel
 
 from agrorisk_labeling.errors import LabelingError
-from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStore
+from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
 from agrorisk_labeling.settings import Settings
 
 FROM_NAME, TO_NAME = "label", "image"
+NEEDS_REVIEW = "needs review"  # data.review of tasks no labeller could box
 IMPORT_CHUNK = 200
 
 
@@ -179,10 +181,13 @@ def existing_sha256(client, settings: Settings, project_id: int) -> set[str]:
 
 
 def build_task(row, labels: ImageLabels | None, url: str) -> dict:
-    """One task: the image, its weak class, and its labels (human labels as an annotation)."""
+    """One task: the image, its weak class, and its labels (human labels as an annotation); marked
+    needs review when no labeller could box it."""
     width = int(row.width) if str(row.width).isdigit() else None
     height = int(row.height) if str(row.height).isdigit() else None
     task: dict = {"data": {"image": url, "sha256": row.sha256, "risk_id": row.risk_id, "file": row.file}}
+    if labels and labels.status == LabelStatus.NEEDS_REVIEW:
+        task["data"]["review"] = NEEDS_REVIEW
     if labels and labels.boxes:
         result = boxes_to_result(labels.boxes, width, height)
         if labels.source == LabelSource.HUMAN:
@@ -234,7 +239,8 @@ def export_tasks(client, settings: Settings, project_id: int) -> list[dict]:
 
 
 def apply_export(tasks: Iterable[dict], store: LabelStore, known_files: dict[str, str]) -> PullSummary:
-    """Put every finished human annotation into the store; they outrank any auto or imported label."""
+    """Put every finished human annotation into the store; they outrank any auto or imported label.
+    One without boxes says the image shows no risk: a negative."""
     human = missing = unknown = 0
     for task in tasks:
         sha = (task.get("data") or {}).get("sha256")
@@ -247,9 +253,15 @@ def apply_export(tasks: Iterable[dict], store: LabelStore, known_files: dict[str
             continue
         boxes = result_to_boxes(annotation.get("result", []), LabelSource.HUMAN)
         updated = annotation.get("updated_at") or datetime.now(UTC).isoformat(timespec="seconds")
+        status = LabelStatus.BOXED if boxes else LabelStatus.NEGATIVE
         store.put(
             ImageLabels(
-                sha256=sha, file=known_files[sha], source=LabelSource.HUMAN, boxes=boxes, updated_at=updated
+                sha256=sha,
+                file=known_files[sha],
+                source=LabelSource.HUMAN,
+                boxes=boxes,
+                status=status,
+                updated_at=updated,
             )
         )
         human += 1
