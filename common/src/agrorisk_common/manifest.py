@@ -1,6 +1,12 @@
 """The image pool manifest contract: one CSV row per image (the crawler writes it; dataset-labeling
-reads it and appends imported and synthetic images). `dataset` and `license` name the public data set an
-imported image came from and its licence (SPDX id); empty for crawled and generated images."""
+reads it and appends imported and synthetic images), and its one reader. `dataset` and `license` name
+the public data set an imported image came from and its licence (SPDX id); empty for crawled and
+generated images."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
 
 MANIFEST_COLUMNS = (
     "risk_id",
@@ -20,3 +26,27 @@ MANIFEST_COLUMNS = (
     "dataset",
     "license",
 )
+REQUIRED_COLUMNS = ("risk_id", "file", "sha256")
+TRUE_VALUES = ("true", "1", "yes")
+
+
+class ManifestError(ValueError):
+    """The manifest file cannot be read or lacks a required column."""
+
+
+def read_manifest_rows(path: Path) -> list[dict]:
+    """Every row as a dict of strings, in contract column order: a column the file lacks is empty
+    (older manifests), `synthetic` is a bool. Raises ManifestError when the file is unusable."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise ManifestError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
+            rows = [{c: (row.get(c) or "") for c in MANIFEST_COLUMNS} for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
+    for row in rows:
+        row["synthetic"] = row["synthetic"].strip().lower() in TRUE_VALUES
+    return rows

@@ -7,35 +7,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from agrorisk_common.manifest import MANIFEST_COLUMNS
+from agrorisk_common.manifest import MANIFEST_COLUMNS, ManifestError, read_manifest_rows
 
 COLUMNS = MANIFEST_COLUMNS
 _INT_COLUMNS = ("width", "height", "bytes")
 
 
-class ManifestError(ValueError):
-    """The manifest file cannot be read or lacks contract columns."""
-
-
 def load_manifest(path: Path) -> list[dict]:
-    """Rows of the manifest as dicts (an absent file is an empty manifest)."""
+    """Rows of the manifest as dicts (an absent file is an empty manifest), sizes as numbers."""
     if not path.exists():
         return []
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise ManifestError(f"{path}: cannot read the manifest ({exc})") from None
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    if missing:
-        raise ManifestError(f"{path}: manifest lacks column(s) {', '.join(missing)}")
-    rows = frame[list(COLUMNS)].to_dict("records")
+    rows = read_manifest_rows(path)
     for row in rows:
         try:
             for column in _INT_COLUMNS:
                 row[column] = int(row[column])
         except ValueError:
             raise ManifestError(f"{path}: {column} of {row['file']} is not a number") from None
-        row["synthetic"] = row["synthetic"].strip().lower() in ("true", "1")
     return rows
 
 

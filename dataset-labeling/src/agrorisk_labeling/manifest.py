@@ -11,11 +11,10 @@ import imagehash
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from agrorisk_common.manifest import MANIFEST_COLUMNS
+from agrorisk_common.manifest import MANIFEST_COLUMNS, ManifestError, read_manifest_rows
 from agrorisk_labeling.errors import LabelingError
 
 COLUMNS = MANIFEST_COLUMNS
-REQUIRED = ("risk_id", "file", "sha256")
 
 
 def images_dir_of(manifest: Path) -> Path:
@@ -33,17 +32,12 @@ def read_manifest(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise LabelingError(f"manifest not found: {path}")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise LabelingError(f"manifest {path} is not a readable CSV: {exc}") from None
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise LabelingError(f"manifest {path} lacks column(s): {', '.join(missing)}")
-    for column in COLUMNS:
-        if column not in frame.columns:
-            frame[column] = ""
-    frame["synthetic"] = frame["synthetic"].str.lower().isin(["true", "1", "yes"])
-    return frame
+        rows = read_manifest_rows(path)
+    except ManifestError as exc:
+        raise LabelingError(str(exc)) from None
+    if not rows:
+        return empty_manifest()
+    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def empty_manifest() -> pd.DataFrame:
