@@ -52,6 +52,10 @@ from agrorisk_common.settings import AgroRiskSettings, service_config  # noqa: E
 # Sizes per device: (images per class, imgsz, epochs, batch). The CPU row reaches a non-trivial mAP50
 # on drawn leaves in a few minutes on 2 cores; the CUDA row is what a GPU does in about the same time.
 SIZES = {"cpu": (30, 160, 30, 16), "cuda": (80, 320, 60, 32)}
+# Real photos: a short fine-tuning of the start weights (COCO, else the starter model) at the
+# starter's image size; the split of the starter model's recipe keeps its held-out photos held out.
+REAL_SIZES = {"cpu": (0, 320, 3, 16), "cuda": (0, 416, 30, 32)}
+REAL_SPLIT = (0.15, 0.15)
 
 
 class DemoSettings(AgroRiskSettings):
@@ -59,17 +63,25 @@ class DemoSettings(AgroRiskSettings):
 
     model_config = service_config("AGRORISK_DEMO_")
 
-    crop: str = Field(default="potato", description="crop slug whose risks the demo learns")
+    crop: str = Field(
+        default="maize,potato", description="crop slugs (comma-separated) whose risks the demo learns"
+    )
     work_dir: Path = Field(default=Path(".agrorisk/demo"), description="photos, dataset and runs of the demo")
-    source: Literal["auto", "crawl", "procedural"] = Field(
-        default="auto", description="auto = crawl when the search engine answers, else drawn leaves"
+    source: Literal["auto", "real", "crawl", "procedural"] = Field(
+        default="auto",
+        description="auto = real labelled photos of a registered data set when it can be had, else crawl "
+        "when the search engine answers, else drawn leaves",
     )
     max_per_risk: int = Field(default=30, ge=1, description="photos to crawl per risk")
     images_per_class: int | None = Field(default=None, ge=3, description="drawn leaves per risk")
     imgsz: int | None = Field(default=None, ge=32)
     epochs: int | None = Field(default=None, ge=1)
     batch: int | None = Field(default=None, ge=1)
-    model: str = Field(default="yolo11n.yaml", description="start weights (yolov11-train's --model)")
+    model: str | None = Field(
+        default=None,
+        description="start weights (yolov11-train's --model); empty = yolo11n.pt (COCO when reachable, "
+        "else the starter model, else random) for photos, yolo11n.yaml for drawn leaves",
+    )
     seed: int = 0
     probe_timeout_s: float = Field(default=3.0, gt=0)
     services: str = Field(default="ray,backend,web", description="what scripts/run_local.py starts")
@@ -134,8 +146,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0] + " Settings: AGRORISK_DEMO_* (flags win).",
         epilog="Stop the services with `make down` (or python scripts/run_local.py stop).",
     )
-    parser.add_argument("--crop", help="crop slug (AGRORISK_DEMO_CROP, default potato)")
-    parser.add_argument("--source", choices=["auto", "crawl", "procedural"], help="where photos come from")
+    parser.add_argument(
+        "--crop", help="crop slugs, comma-separated (AGRORISK_DEMO_CROP, default maize,potato)"
+    )
+    parser.add_argument(
+        "--source", choices=["auto", "real", "crawl", "procedural"], help="where photos come from"
+    )
     parser.add_argument("--images-per-class", type=int, help="drawn leaves per risk")
     parser.add_argument("--max-per-risk", type=int, help="photos to crawl per risk")
     parser.add_argument("--epochs", type=int, help="training epochs")
@@ -215,31 +231,40 @@ def run(settings: DemoSettings, args: argparse.Namespace, stages: Stages) -> int
     started = time.perf_counter()
     console = stages.console
     catalog = load_catalog()
-    if settings.crop not in catalog.crops:
-        return fail(console, f"unknown crop {settings.crop!r}; known: {', '.join(sorted(catalog.crops))}")
-    risk_ids = [r.id for r in catalog.by_crop(settings.crop)]
+    crops = [c.strip() for c in settings.crop.split(",") if c.strip()]
+    unknown = [c for c in crops if c not in catalog.crops]
+    if unknown or not crops:
+        return fail(
+            console, f"unknown crop {', '.join(unknown)!r}; known: {', '.join(sorted(catalog.crops))}"
+        )
+    risk_ids = [r.id for crop in crops for r in catalog.by_crop(crop)]
     work_dir = settings.work_dir if settings.work_dir.is_absolute() else REPO / settings.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
 
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    per_class, imgsz, epochs, batch = SIZES[device]
-    per_class = settings.images_per_class or per_class
-    recipe = demo_model.Recipe(
-        settings.model, settings.epochs or epochs, settings.imgsz or imgsz, settings.batch or batch
-    )
     console.rule("AgroRisk demo")
-    console.print(
-        f"crop [bold]{settings.crop}[/bold]: {len(risk_ids)} risks · {device.upper()} · "
-        f"{recipe.model}, {recipe.epochs} epochs at {recipe.imgsz} px · work dir {work_dir}"
+    pool = collect_photos(settings, risk_ids, work_dir, stages, device)
+    per_class, imgsz, epochs, batch = (REAL_SIZES if pool.source == "real" else SIZES)[device]
+    start = settings.model or ("yolo11n.yaml" if pool.source == "procedural" else "yolo11n.pt")
+    recipe = demo_model.Recipe(
+        start, settings.epochs or epochs, settings.imgsz or imgsz, settings.batch or batch
     )
-
-    pool = collect_photos(settings, risk_ids, per_class, recipe.imgsz, work_dir, stages)
+    console.print(
+        f"crops [bold]{', '.join(crops)}[/bold]: {len(pool.risk_ids)} risks with {pool.source} photos · "
+        f"{device.upper()} · {recipe.model}, {recipe.epochs} epochs at {recipe.imgsz} px · work dir {work_dir}"
+    )
     with stages.stage("auto-label") as stage:
         stage.detail = demo_data.autolabel_pool(pool, lambda d, t: stage.advance(d, t))
     with stages.stage("build + version dataset") as stage:
-        report, dataset = demo_data.build_and_push(pool, work_dir / "dataset", settings.seed, stage.advance)
+        report, dataset = demo_data.build_and_push(
+            pool,
+            work_dir / "dataset",
+            settings.seed,
+            stage.advance,
+            REAL_SPLIT if pool.source == "real" else None,
+        )
         counts = report.split_counts
         stage.detail = (
             f"dataset {dataset.version}: {sum(counts.values())} images "
@@ -251,12 +276,14 @@ def run(settings: DemoSettings, args: argparse.Namespace, stages: Stages) -> int
     summary = {
         "crop": settings.crop,
         "source": pool.source,
+        "photos": pool.note,
         "images": counts,
         "classes": report.class_names,
         "dataset_version": dataset.version,
         "dataset_hash": report.dataset_hash,
         "model_version": model.version,
         "model_reused": model.reused,
+        "start_weights": model.start,
         "metrics": model.metrics,
         "wandb_run": model.wandb_run,
         "gemini_configured": gemini_configured(),
@@ -275,9 +302,20 @@ def run(settings: DemoSettings, args: argparse.Namespace, stages: Stages) -> int
     return 0
 
 
-def collect_photos(settings: DemoSettings, risk_ids, per_class, imgsz, work_dir: Path, stages: Stages):
-    """Crawled photos when the search engine answers (or `source=crawl`), else drawn leaves — said loudly."""
+def collect_photos(settings: DemoSettings, risk_ids, work_dir: Path, stages: Stages, device: str):
+    """Real labelled photos when a registered data set can be had (or `source=real`), else crawled photos
+    when the search engine answers (or `source=crawl`), else drawn leaves — said loudly."""
     console = stages.console
+    if settings.source in ("auto", "real"):
+        with stages.stage("real photos") as stage:
+            pool = demo_data.real_pool(work_dir, risk_ids, stage.advance)
+            stage.detail = pool.note if pool else "no registered data set with these risks can be had here"
+        if pool:
+            return pool
+        if settings.source == "real":
+            raise demo_data.DemoDataError(
+                "no registered data set with real photos of these risks is available"
+            )
     crawl = settings.source == "crawl"
     if settings.source == "auto":
         with stages.stage("probe the internet") as stage:
@@ -286,16 +324,20 @@ def collect_photos(settings: DemoSettings, risk_ids, per_class, imgsz, work_dir:
             stage.detail = f"{host} {'answers' if crawl else 'does not answer'}"
     if crawl:
         with stages.stage("crawl photos") as stage:
-            pool = demo_data.crawled_pool(work_dir, settings.crop, risk_ids, settings.max_per_risk)
+            pool = demo_data.crawled_pool(work_dir, settings.crop.split(","), risk_ids, settings.max_per_risk)
             stage.detail = pool.note if pool else "too few photos came back"
         if pool:
             return pool
     console.print(
-        "[yellow]![/yellow] No photos from the internet: the demo trains on [bold]procedurally drawn "
+        "[yellow]![/yellow] No real photos: the demo trains on [bold]procedurally drawn "
         "leaves[/bold] (a lesion pattern per risk), not on real photos."
     )
+    per_class, imgsz, _, _ = SIZES[device]
     with stages.stage("draw leaves") as stage:
-        pool = demo_data.procedural_pool(work_dir, risk_ids, per_class, imgsz, settings.seed, stage.advance)
+        pool = demo_data.procedural_pool(
+            work_dir, risk_ids, settings.images_per_class or per_class, settings.imgsz or imgsz, settings.seed,
+            stage.advance,
+        )  # fmt: skip
         stage.detail = pool.note
     return pool
 
@@ -313,7 +355,10 @@ def prepare_model(
                 f"({'promoted' if moved else 'already production'}; --retrain trains again)"
             )
         meta = existing.metadata
-        return demo_model.DemoModel(existing.version, meta.get("metrics") or {}, meta.get("wandb_run"), True)
+        start = (meta.get("start_weights") or {}).get("note", "unknown")
+        return demo_model.DemoModel(
+            existing.version, meta.get("metrics") or {}, meta.get("wandb_run"), True, start
+        )
     settings = demo_model.train_settings(recipe, work_dir / "runs")
     with stages.stage("train YOLO11") as stage:
 
@@ -331,7 +376,7 @@ def prepare_model(
             registry, result, settings, data_yaml, exported.onnx_path, dataset_version
         )
         stage.detail = f"model {info.version} is production in {registry.location}"
-    return demo_model.DemoModel(info.version, result.metrics, result.wandb_run, False)
+    return demo_model.DemoModel(info.version, result.metrics, result.wandb_run, False, result.start["note"])
 
 
 def gemini_configured() -> bool:
@@ -399,7 +444,14 @@ def print_summary(console: Console, summary: dict, work_dir: Path) -> None:
     metrics = summary["metrics"]
     wandb_run = summary["wandb_run"] or "not tracked"
     rows = [
-        ("photos", "crawled from the web" if summary["source"] == "crawled" else "procedurally drawn leaves"),
+        (
+            "photos",
+            {"real": "real, labelled", "crawled": "crawled from the web"}.get(
+                summary["source"], "procedurally drawn leaves (no real photos here)"
+            )
+            + f" — {summary['photos']}",
+        ),
+        ("start weights", summary["start_weights"]),
         (
             "images",
             f"{sum(images.values())} ({images['train']} train, {images['val']} val, {images['test']} test)",

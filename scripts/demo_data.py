@@ -1,5 +1,6 @@
-"""`make demo`, data stages: photos of one crop's risks (crawled, or drawn when offline), labels, a built
-and versioned YOLO dataset. Everything goes through the packages' own APIs and CLIs."""
+"""`make demo`, data stages: real labelled photos of the crops' risks (a registered public data set —
+PlantDoc — fetched and sha256-checked), else crawled photos, else drawn leaves; labels; a built and
+versioned YOLO dataset. Everything goes through the packages' own APIs and CLIs."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class DemoDataError(RuntimeError):
 class Pool:
     """A labelled pool in the crawler layout: manifest.csv, images/, labels.jsonl."""
 
-    source: str  # "crawled" or "procedural"
+    source: str  # "real", "crawled" or "procedural"
     manifest: Path
     risk_ids: list[str]  # the risks with enough images to train on
     note: str
@@ -76,6 +77,34 @@ def _fresh(pool_dir: Path) -> None:
     pool_dir.mkdir(parents=True)
 
 
+def real_pool(work_dir: Path, risk_ids: list[str], on_progress: Progress) -> Pool | None:
+    """The first registered public data set with real boxes for some of `risk_ids` that can be had
+    here (its registered archive URL, or its local copy), fetched through `agrorisk-label fetch`'s
+    code: sha256 checked, classes mapped, healthy leaves kept as negatives. None when there is none."""
+    from agrorisk_common.catalog import load_catalog
+    from agrorisk_labeling.fetch import fetch_dataset
+    from agrorisk_labeling.public_datasets import PublicDatasets, local_copy, repo_root
+
+    registry, repo = PublicDatasets.load(), repo_root()
+    for dataset in registry:
+        # sorted: the class order of the starter model, so fine-tuning from it keeps each class's weights
+        covered = sorted(r for r in risk_ids if r in set(registry.class_mapping(dataset).values()))
+        if not covered or not (dataset.archive.url or local_copy(dataset, repo)):
+            continue
+        pool_dir = work_dir / f"pool-{dataset.name}"
+        manifest = pool_dir / "manifest.csv"
+        recipe = {"source": "real", "dataset": dataset.name, "sha256": dataset.archive.sha256}
+        note = f"reused {dataset.name} from an earlier run"
+        if not _same_source(pool_dir, recipe):
+            _fresh(pool_dir)
+            summary = fetch_dataset(registry, dataset.name, manifest, load_catalog(), repo=repo,
+                                    on_progress=on_progress)  # fmt: skip
+            (pool_dir / SOURCE_FILE).write_text(json.dumps(recipe))
+            note = f"{summary.imported.images} photos from {summary.source}, sha256 {'checked' if summary.checked else 'NOT known'}"
+        return Pool("real", manifest, covered, f"{dataset.name} ({dataset.license}): {note}")
+    return None
+
+
 def procedural_pool(
     work_dir: Path, risk_ids: list[str], images_per_class: int, imgsz: int, seed: int, on_progress: Progress
 ) -> Pool:
@@ -112,15 +141,16 @@ def procedural_pool(
     )
 
 
-def crawled_pool(work_dir: Path, crop: str, risk_ids: list[str], max_per_risk: int) -> Pool | None:
+def crawled_pool(work_dir: Path, crops: list[str], risk_ids: list[str], max_per_risk: int) -> Pool | None:
     """Photos from the search engines (`agrorisk-crawl run`), auto-labelled with dataset-labeling's
-    labeller chain (AGRORISK_LABELING_LABELLERS, default whole-image). None when too few came back."""
+    labeller chain (AGRORISK_LABELING_LABELLERS: the production model or Gemini; what neither boxes waits
+    for review in Label Studio). None when too few came back."""
     pool_dir = work_dir / "pool-crawled"
     recipe = {"source": "crawled", "risks": risk_ids, "max_per_risk": max_per_risk}
     if not _same_source(pool_dir, recipe):
         pool_dir.mkdir(parents=True, exist_ok=True)
         crawl = [
-            str(Path(sys.executable).parent / "agrorisk-crawl"), "run", "--crop", crop,
+            str(Path(sys.executable).parent / "agrorisk-crawl"), "run", *(f"--crop={c}" for c in crops),
             "--max-per-risk", str(max_per_risk), "--download-dir", str(pool_dir),
         ]  # fmt: skip
         if subprocess.run(crawl, check=False).returncode != 0:
@@ -157,23 +187,31 @@ def autolabel_pool(pool: Pool, on_progress: Progress) -> str:
     return f"labelled {summary.labelled} ({sources}), kept {summary.kept_existing} existing labels"
 
 
-def build_and_push(pool: Pool, dataset_dir: Path, seed: int, on_progress: Progress):
+def build_and_push(
+    pool: Pool,
+    dataset_dir: Path,
+    seed: int,
+    on_progress: Progress,
+    fractions: tuple[float, float] | None = None,
+):
     """dataset-labeling's builder (checks, near-duplicate-aware split, balance report), then a
-    DatasetRegistry version; the same content gives the same version. Returns (report, VersionInfo)."""
+    DatasetRegistry version; the same content gives the same version. `fractions` (val, test) override
+    the labelling settings'. Returns (report, VersionInfo)."""
     from agrorisk_common.catalog import load_catalog
     from agrorisk_labeling.build import build_dataset
     from agrorisk_labeling.registry import push_dataset
     from agrorisk_labeling.settings import Settings
 
     settings = Settings()
+    val_fraction, test_fraction = fractions or (settings.val_fraction, settings.test_fraction)
     report = build_dataset(
         pool.manifest,
         dataset_dir,
         load_catalog(),
         risk_ids=pool.risk_ids,
         seed=seed,
-        val_fraction=settings.val_fraction,
-        test_fraction=settings.test_fraction,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
         phash_distance=settings.phash_distance,
         synthetic_max_share=settings.synthetic_max_share,
         on_progress=on_progress,

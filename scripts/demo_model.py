@@ -28,6 +28,7 @@ class DemoModel:
     metrics: dict[str, Any]
     wandb_run: str | None
     reused: bool
+    start: str  # where training started: COCO weights, the starter model, random init, …
 
 
 def train_settings(recipe: Recipe, project_dir: Path):
