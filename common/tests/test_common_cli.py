@@ -43,3 +43,18 @@ def test_a_rule_across_settings_is_one_line():
 def test_other_errors_keep_their_first_line():
     assert one_line(OSError("disk full\nmore detail")) == "disk full"
     assert one_line(RuntimeError()) == "RuntimeError"
+
+
+def test_a_misspelt_setting_is_named_with_the_likely_one(monkeypatch, caplog):
+    import logging
+
+    from agrorisk_common.settings import AgroRiskSettings, service_config
+
+    class Demo(AgroRiskSettings):
+        model_config = service_config("AGRORISK_UNITTEST_")
+        epochs: int = 3
+
+    monkeypatch.setenv("AGRORISK_UNITTEST_EPOHCS", "5")
+    with caplog.at_level(logging.WARNING, logger="agrorisk_common.settings"):
+        assert Demo().epochs == 3
+    assert "AGRORISK_UNITTEST_EPOHCS is set but no setting reads it; did you mean AGRORISK_UNITTEST_EPOCHS?" in caplog.text

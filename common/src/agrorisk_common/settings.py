@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import types
 import typing
 
 from pydantic import ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 def service_config(prefix: str) -> SettingsConfigDict:
@@ -39,6 +45,22 @@ class AgroRiskSettings(BaseSettings):
             ) in typing.get_args(annotation):
                 return None
         return value
+
+    def model_post_init(self, context: object, /) -> None:
+        """Warn once about `AGRORISK_<SERVICE>_*` variables no setting reads: a misspelt name would
+        otherwise be ignored silently."""
+        prefix = str(self.model_config.get("env_prefix") or "")
+        if prefix in ("", "AGRORISK_"):
+            return
+        known = {prefix + name.upper() for name in type(self).model_fields}
+        for name in sorted(os.environ):
+            upper = name.upper()
+            if not upper.startswith(prefix) or upper in known or "__" in upper or upper in _warned:
+                continue
+            _warned.add(upper)
+            close = difflib.get_close_matches(upper, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else f" (known: the {prefix}* lines of .env.example)"
+            log.warning("%s is set but no setting reads it%s", name, hint)
 
     def public_dict(self) -> dict:
         """Settings as a dict safe to log or return: secrets shown as '**********' or None."""
