@@ -67,3 +67,23 @@ def test_bad_job_requests_are_refused(client, kwargs, status):
 def test_unknown_job_is_404(client):
     response = client.get("/v1/jobs/nope")
     assert response.status_code == 404 and "no job" in response.json()["detail"]
+
+
+AWKWARD_NAMES = {
+    "300-byte name": "a" * 296 + ".jpg",
+    "NUL byte": "le\x00af.jpg",
+    "parent folder": "../x.jpg",
+    "130 Cyrillic letters": "ж" * 130 + ".jpg",
+}
+
+
+@pytest.mark.parametrize("filename", list(AWKWARD_NAMES.values()), ids=list(AWKWARD_NAMES))
+def test_awkward_upload_names_are_saved_safely_and_the_job_completes(client, leaf_jpeg, filename):
+    response = client.post("/v1/jobs", files=[("files", (filename, leaf_jpeg(0, 128, 0), "image/jpeg"))])
+    assert response.status_code == 202, response.text
+    job = wait_for(client, response.json()["id"])
+    assert (job["status"], job["done"], job["failed"]) == ("done", 1, 0), job
+    (item,) = job["items"]
+    name = item["name"]
+    assert len(name.encode()) <= 255 and name.endswith(".jpg")
+    assert "/" not in name and "\x00" not in name and ".." not in name

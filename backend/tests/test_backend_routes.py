@@ -120,8 +120,10 @@ def test_health_and_readiness(make_client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["gemini"] == "ok"
+    assert ready.json()["status"] == "ok"
     down = make_client(ray_url="http://127.0.0.1:9").get("/readyz")
     assert down.status_code == 503 and down.json()["checks"]["local_model"] == "ray: unreachable"
+    assert down.json()["kind"] == "not_ready" and "local model server (ray)" in down.json()["detail"]
 
 
 def test_metrics_count_predictions_by_source(client, leaf):
@@ -153,7 +155,8 @@ def test_empty_keys_in_the_environment_mean_no_key(make_client, monkeypatch):
     settings = client.app.state.services.settings
     assert settings.api_key is None and settings.admin_api_key is None
     assert client.get("/v1/risks").status_code == 200
-    assert client.post("/v1/admin/retrain", json={"reason": "open on a laptop"}).status_code == 202
+    closed = client.post("/v1/admin/retrain", json={"reason": "no admin key"})
+    assert closed.status_code == 403 and closed.json()["kind"] == "admin_key_not_set"
 
 
 def test_admin_promote_moves_the_alias(make_client, ray_stack, tmp_path):

@@ -151,3 +151,69 @@ def test_annotate_draws_each_box_in_its_risk_colour():
     assert out.size == image.size and image.getpixel((50, 70)) == (255, 255, 255)
     assert out.getpixel((50, 70)) == colour_of("wheat-leaf-rust")  # the left edge of the box
     assert out.getpixel((100, 70)) == (255, 255, 255)  # inside the box stays the photo
+
+
+def verdict_result(verdict: str, risk_ids: list[str], uk: str, en: str, risks: list[dict]) -> dict:
+    return {
+        "verdict": verdict,
+        "verdict_info": {"message_uk": uk, "message_en": en, "risk_ids": risk_ids, "crop": None},
+        "risks": risks,
+        "table": [{"risk_id": r["id"], "found_by": "local"} for r in risks],
+    }
+
+
+def test_no_risk_found_shows_the_verdict_message_instead_of_cards():
+    result = verdict_result(
+        "no_risk_found",
+        [],
+        "Ризиків на цій культурі (Томат) не знайдено.",
+        "No risk found on this crop (Tomato).",
+        [card()],  # a box below the unsure floor: not a finding
+    )
+    html = views.guidance_cards(result)
+    assert "<details" not in html and 'data-verdict="no_risk_found"' in html
+    assert "No risk found on this crop (Tomato)." in html and "(Томат)" in html
+    assert "Ризиків не знайдено / no risks found" not in html
+
+
+def test_unsure_is_told_apart_from_no_risk_found():
+    result = verdict_result(
+        "unsure",
+        ["wheat-leaf-rust"],
+        "Модель не впевнена: можливо Бура іржа.",
+        "The model is unsure: possibly Leaf rust.",
+        [card(), card("wheat-septoria-leaf-blotch")],
+    )
+    html = views.guidance_cards(result)
+    assert html.count("<details") == 1 and 'data-risk-id="wheat-leaf-rust"' in html
+    assert "Модель не впевнена" in html and "possible risks" in html
+    verdict = views.verdict_html(result)
+    assert 'data-verdict="unsure"' in verdict and "the model is unsure" in verdict
+    assert views.verdict_html({"verdict": "no_risk_found", "verdict_info": {}}) != verdict
+
+
+def test_risks_found_shows_only_the_found_risks_cards_in_verdict_order():
+    result = verdict_result(
+        "risks_found",
+        ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"],
+        "Знайдено ризики: …",
+        "Risks found: …",
+        [card(), card("wheat-septoria-leaf-blotch"), card("barley-net-blotch")],
+    )
+    html = views.guidance_cards(result)
+    assert html.count("<details") == 2 and "barley-net-blotch" not in html
+    assert html.index("wheat-septoria-leaf-blotch") < html.index('data-risk-id="wheat-leaf-rust"')
+
+
+def test_side_summary_carries_its_verdict_and_escapes_it():
+    summary = views.side_summary(
+        "YOLO",
+        {
+            "source": "yolo",
+            "detections": [],
+            "error": None,
+            "verdict": "no_risk_found",
+            "verdict_info": {"message_uk": "Ризиків <b>не</b> знайдено.", "message_en": "x"},
+        },
+    )
+    assert "✓ Ризиків &lt;b&gt;не&lt;/b&gt; знайдено." in summary

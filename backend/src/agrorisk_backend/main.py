@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 from agrorisk_backend import __doc__ as description
-from agrorisk_backend.api.deps import Services, require_admin_key, require_api_key
+from agrorisk_backend.api.deps import ADMIN_KEY_ENV, Services, require_admin_key, require_api_key
+from agrorisk_backend.api.errors import error_responses, install_error_handlers
 from agrorisk_backend.api.routes import (
     admin,
     compare,
@@ -32,9 +32,9 @@ from agrorisk_backend.services.metrics import BackendMetrics
 from agrorisk_backend.services.model_registry import ModelCatalog
 from agrorisk_backend.services.prediction_log import PredictionLog
 from agrorisk_backend.services.recognition import Recognition
+from agrorisk_backend.services.verdicts import VerdictRule
 from agrorisk_backend.settings import Settings
 from agrorisk_common.catalog import Catalog, load_catalog
-from agrorisk_common.images import ImageRejected
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_storage import StorageSettings
 
@@ -64,8 +64,8 @@ def create_app(
             len(services.catalog),
             settings.data_dir,
         )
-        if settings.admin_api_key is None and settings.api_key is None:
-            log.warning("admin routes are open: set AGRORISK_BACKEND_ADMIN_API_KEY outside a laptop")
+        if settings.admin_api_key is None:
+            log.info("admin routes answer 403 until %s is set", ADMIN_KEY_ENV)
         try:
             yield
         finally:
@@ -94,21 +94,14 @@ def create_app(
         metrics.request_seconds.labels(template).observe(time.perf_counter() - started)
         return response
 
-    @app.exception_handler(ImageRejected)
-    async def image_rejected(request: Request, exc: ImageRejected) -> JSONResponse:
-        metrics.rejected_uploads.labels(exc.kind).inc()
-        return JSONResponse({"detail": str(exc), "kind": exc.kind}, status_code=exc.status)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": "internal error; see the server log", "kind": "internal"}, status_code=500
-        )
-
+    install_error_handlers(app, metrics)
     for module in (predict, gemini, compare, jobs, risks, models, feedback, links):
-        app.include_router(module.router, dependencies=[Depends(require_api_key)])
-    app.include_router(admin.router, dependencies=[Depends(require_admin_key)])
+        app.include_router(
+            module.router, dependencies=[Depends(require_api_key)], responses=error_responses(401)
+        )
+    app.include_router(
+        admin.router, dependencies=[Depends(require_admin_key)], responses=error_responses(401, 403)
+    )
     app.include_router(health.router)
     return app
 
@@ -123,12 +116,12 @@ def _build_services(
     recognition = Recognition(
         catalog=catalog,
         local=build_local_detector(settings),
-        gemini=build_gemini_detector(gemini_settings, catalog),
+        gemini=build_gemini_detector(settings, gemini_settings, catalog),
         prediction_log=PredictionLog(settings.prediction_log_dir, settings.log_images),
         metrics=metrics,
         local_timeout_s=settings.request_timeout_s,
-        gemini_timeout_s=settings.gemini_timeout_s,
         iou_threshold=settings.iou_threshold,
+        verdict_rule=VerdictRule(settings.conf_threshold, settings.unsure_floor),
     )
     jobs = JobManager(
         recognition,

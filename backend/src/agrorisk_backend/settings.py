@@ -39,7 +39,23 @@ class Settings(AgroRiskSettings):
     triton_protocol: Literal["http", "grpc"] = "http"
     triton_model: str = "agrorisk_detector"
     request_timeout_s: float = Field(default=30.0, gt=0, description="timeout for calls to the model servers")
-    gemini_timeout_s: float = Field(default=60.0, gt=0, description="timeout for one Gemini answer")
+    gemini_timeout_s: float = Field(
+        default=10.0, gt=0, description="total deadline of one Gemini call, retries and queueing included"
+    )
+    gemini_breaker_failures: int = Field(
+        default=3, ge=1, description="Gemini failures in a row that open its circuit breaker"
+    )
+    gemini_breaker_open_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds the open breaker answers for Gemini at once, without calling it",
+    )
+    conf_threshold: float = Field(
+        default=0.25, ge=0, le=1, description="operating threshold: a risk at or above it is found"
+    )
+    unsure_floor: float = Field(
+        default=0.10, ge=0, le=1, description="a risk between this and conf_threshold: the model is unsure"
+    )
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=50_000_000, gt=0)
@@ -62,7 +78,7 @@ class Settings(AgroRiskSettings):
         default=None, description="when set (non-empty), every /v1 route needs X-API-Key"
     )
     admin_api_key: SecretStr | None = Field(
-        default=None, description="key for admin routes (else api_key); empty means none"
+        default=None, description="key for admin routes; unset or empty: admin routes answer 403"
     )
 
     public_base_url: str = Field(
@@ -83,6 +99,14 @@ class Settings(AgroRiskSettings):
     def _default_prediction_log_dir(self) -> Settings:
         if self.prediction_log_dir is None:
             self.prediction_log_dir = self.data_dir / "prediction-log"
+        return self
+
+    @model_validator(mode="after")
+    def _floor_below_threshold(self) -> Settings:
+        if self.unsure_floor > self.conf_threshold:
+            raise ValueError(
+                f"unsure_floor {self.unsure_floor} is above conf_threshold {self.conf_threshold}"
+            )
         return self
 
     @field_validator("triton_url")

@@ -23,6 +23,8 @@ CSS = """
 .risk-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 12px; margin: 6px 0; }
 .risk-card summary { cursor: pointer; font-size: 1.05em; }
 .disclaimer { font-size: 0.9em; opacity: 0.8; }
+.verdict { border-left: 4px solid var(--color-accent); padding: 2px 12px; }
+.verdict p { margin: 4px 0; }
 """
 _EMPTY_COMPARE = (None, None, "", "", [], "", "")
 
@@ -31,15 +33,15 @@ def build_demo(settings: Settings) -> gr.Blocks:
     """The page; every handler asks the backend over HTTP and turns its failures into messages."""
     backend = BackendClient(settings)
 
-    async def run_compare(photo: str | None):
+    async def run_compare(photo: str | None, crop: str | None = None):
         if not photo:
-            return (*_EMPTY_COMPARE, "⚠ Завантажте фото / upload a photo first", None)
+            return (*_EMPTY_COMPARE, "⚠ Завантажте фото / upload a photo first", None, "")
         path = Path(photo)
         data = path.read_bytes()
         try:
-            result = await backend.compare(data, path.name)
+            result = await backend.compare(data, path.name, crop or None)
         except BackendError as exc:
-            return (*_EMPTY_COMPARE, f"⚠ {exc}", None)
+            return (*_EMPTY_COMPARE, f"⚠ {exc}", None, "")
         with Image.open(path) as opened:
             image = ImageOps.exif_transpose(opened).convert("RGB")
         status = "✓ Готово / done"
@@ -58,6 +60,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
             views.guidance_cards(result),
             status,
             {"photo": photo, "request_id": result["request_id"]},
+            views.verdict_html(result),  # last: API clients index the outputs before it
         )
 
     async def send_feedback(
@@ -85,12 +88,14 @@ def build_demo(settings: Settings) -> gr.Blocks:
         try:
             risks = await backend.risks()
         except BackendError as exc:
-            return [], f"<p>⚠ {exc}</p>", gr.update(choices=[]), gr.update(choices=[])
+            empty = gr.update(choices=[])
+            return [], f"<p>⚠ {exc}</p>", empty, empty, gr.update(choices=[("—", "")], value="")
         return (
             risks,
             views.catalog_cards(risks),
             gr.update(choices=views.crop_choices(risks), value=""),
             gr.update(choices=views.risk_choices(risks)),
+            gr.update(choices=views.photo_crop_choices(risks), value=""),
         )
 
     async def load_models():
@@ -123,10 +128,17 @@ def build_demo(settings: Settings) -> gr.Blocks:
                 )
                 with gr.Column():
                     gr.Examples(example_photos(), inputs=photo, label="Приклади / Examples")
+                    photo_crop = gr.Dropdown(
+                        [("Не вказано / not given", "")],
+                        value="",
+                        label="Культура на фото (необов'язково) / Crop in the photo (optional)",
+                        elem_id="photo-crop",
+                    )
                     compare_button = gr.Button(
                         "Порівняти / Compare", variant="primary", elem_id="compare-button"
                     )
                     status = gr.Markdown(elem_id="status")
+                    verdict = gr.HTML(elem_id="verdict")
                     agreement = gr.Markdown(elem_id="agreement")
             with gr.Row():
                 with gr.Column():
@@ -196,7 +208,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
 
         compare_button.click(
             run_compare,
-            inputs=photo,
+            inputs=[photo, photo_crop],
             outputs=[
                 local_image,
                 gemini_image,
@@ -207,6 +219,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
                 guidance,
                 status,
                 compare_state,
+                verdict,
             ],
         )
         feedback_inputs = [compare_state, feedback_source, correct_risk]
@@ -215,7 +228,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         search.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
         crop.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
         models_refresh.click(load_models, outputs=[models_summary, models_table])
-        demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk])
+        demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk, photo_crop])
         demo.load(load_models, outputs=[models_summary, models_table])
         demo.load(load_links, outputs=links)
     return demo

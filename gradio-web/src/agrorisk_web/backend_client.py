@@ -24,8 +24,10 @@ class BackendClient:
             base_url=self.base_url, headers=headers, timeout=httpx.Timeout(settings.timeout_s, connect=5.0)
         )
 
-    async def compare(self, image: bytes, filename: str) -> dict[str, Any]:
-        return await self._call("POST", "/v1/compare", files={"file": (filename, image)})
+    async def compare(self, image: bytes, filename: str, crop: str | None = None) -> dict[str, Any]:
+        """Both models on the photo; `crop` (a slug) lets the verdict name the crop."""
+        data = {"crop": crop} if crop else None
+        return await self._call("POST", "/v1/compare", files={"file": (filename, image)}, data=data)
 
     async def feedback(self, image: bytes, filename: str, fields: dict[str, str]) -> dict[str, Any]:
         return await self._call("POST", "/v1/feedback", files={"file": (filename, image)}, data=fields)
@@ -61,10 +63,11 @@ class BackendClient:
 
 
 def _detail(response: httpx.Response) -> str:
+    """The backend's `{"detail", "kind"}` error body as one line (any other body: its start)."""
     try:
-        detail = response.json().get("detail")
+        body = response.json()
     except ValueError:
         return response.text[:200]
-    if isinstance(detail, list):  # FastAPI validation errors
-        return "; ".join(str(e.get("msg", e)) for e in detail)
-    return str(detail)
+    if not isinstance(body, dict) or "detail" not in body:
+        return response.text[:200]
+    return str(body["detail"])

@@ -54,9 +54,35 @@ def side_summary(title: str, prediction: dict[str, Any]) -> str:
         f"знахідок / detections: {len(prediction['detections'])}",
     ]
     summary = " · ".join(parts)
+    verdict = prediction.get("verdict")
+    if verdict in VERDICT_TITLES and verdict != "unavailable":
+        summary += f"\n\n{VERDICT_ICONS[verdict]} {escape(prediction['verdict_info']['message_uk'])}"
     if prediction.get("error"):
         summary += f"\n\n⚠ {escape(prediction['error'])}"
     return summary
+
+
+VERDICT_ICONS = {"risks_found": "⚠", "unsure": "❓", "no_risk_found": "✓", "unavailable": "⚠"}
+VERDICT_TITLES = {
+    "risks_found": "Знайдено ризики / risks found",
+    "unsure": "Модель не впевнена / the model is unsure",
+    "no_risk_found": "Ризиків не знайдено / no risk found",
+    "unavailable": "Немає відповіді / no answer",
+}
+
+
+def verdict_html(result: dict[str, Any]) -> str:
+    """The verdict in both languages (HTML): risks found, no risk found on this crop, or the model
+    unsure — three different things a grower acts on differently."""
+    verdict = result.get("verdict")
+    if verdict not in VERDICT_TITLES:
+        return ""
+    info = result.get("verdict_info") or {}
+    return (
+        f'<div class="verdict" data-verdict="{verdict}">'
+        f"<p><b>{VERDICT_ICONS[verdict]} {VERDICT_TITLES[verdict]}</b></p>"
+        f"<p>{escape(info.get('message_uk', ''))}</p><p>{escape(info.get('message_en', ''))}</p></div>"
+    )
 
 
 def agreement_summary(result: dict[str, Any]) -> str:
@@ -107,17 +133,32 @@ def _row(label: str, text: str) -> str:
 
 
 def guidance_cards(result: dict[str, Any]) -> str:
-    """The cards under the compare result: one per detected risk, the first one open."""
-    if not result["risks"]:
-        return "<p>Ризиків не знайдено / no risks found.</p>"
+    """The cards under the compare result, the first one open: the risks the verdict names (found,
+    or suspected when the model is unsure); with no risk, the verdict's message instead of cards."""
+    verdict = result.get("verdict")
+    chosen = result["risks"]
+    if verdict is not None:
+        named = (result.get("verdict_info") or {}).get("risk_ids") or []
+        chosen = [card for card in result["risks"] if card["id"] in named]
+        chosen.sort(key=lambda card: named.index(card["id"]))
+    if not chosen:
+        return verdict_html(result) or "<p>Ризиків не знайдено / no risk found.</p>"
     found_by = {row["risk_id"]: row["found_by"] for row in result["table"]}
     cards = [
         risk_card(
             card, f" — {FOUND_BY[found_by[card['id']]]}" if card["id"] in found_by else "", open_=i == 0
         )
-        for i, card in enumerate(result["risks"])
+        for i, card in enumerate(chosen)
     ]
-    return f'<div class="guidance">{"".join(cards)}<p class="disclaimer">{escape(DISCLAIMER)}</p></div>'
+    unsure = (
+        '<p class="unsure">Модель не впевнена: це можливі ризики, перевірте рослину. / '
+        "The model is unsure: these are possible risks, check the plant.</p>"
+        if verdict == "unsure"
+        else ""
+    )
+    return (
+        f'<div class="guidance">{unsure}{"".join(cards)}<p class="disclaimer">{escape(DISCLAIMER)}</p></div>'
+    )
 
 
 def catalog_cards(risks: list[dict[str, Any]], query: str | None = "", crop: str | None = "") -> str:
@@ -141,6 +182,11 @@ def catalog_cards(risks: list[dict[str, Any]], query: str | None = "", crop: str
 def crop_choices(risks: list[dict[str, Any]]) -> list[tuple[str, str]]:
     crops = {r["crop"]: f"{r['crop_name_uk']} / {r['crop_name_en']}" for r in risks}
     return [("Усі культури / all crops", ""), *((label, slug) for slug, label in crops.items())]
+
+
+def photo_crop_choices(risks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The crop of the photo to compare, when the grower knows it (named in "no risk found")."""
+    return [("Не вказано / not given", ""), *crop_choices(risks)[1:]]
 
 
 def risk_choices(risks: list[dict[str, Any]]) -> list[tuple[str, str]]:

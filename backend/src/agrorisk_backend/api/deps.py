@@ -6,10 +6,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, File, HTTPException, Request, Security, UploadFile
+from fastapi import Depends, File, Form, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
 
+from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.feedback_store import FeedbackStore
 from agrorisk_backend.services.jobs import JobManager
 from agrorisk_backend.services.metrics import BackendMetrics
@@ -17,10 +18,11 @@ from agrorisk_backend.services.model_registry import ModelCatalog
 from agrorisk_backend.services.recognition import Recognition
 from agrorisk_backend.services.uploads import CheckedImage, check_image_async
 from agrorisk_backend.settings import Settings
-from agrorisk_common.catalog import Catalog
+from agrorisk_common.catalog import CROP_PATTERN, Catalog
 from agrorisk_common.images import ImageRejected
 
 API_KEY_HEADER = "X-API-Key"
+ADMIN_KEY_ENV = "AGRORISK_BACKEND_ADMIN_API_KEY"
 _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="needed when a key is set")
 
 
@@ -68,6 +70,21 @@ async def checked_upload(
 CheckedUpload = Annotated[CheckedImage, Depends(checked_upload)]
 
 
+def crop_hint(
+    crop: str | None = Form(
+        default=None,
+        max_length=64,
+        description="the photo's crop slug when the grower knows it (e.g. tomato): named in the verdict",
+    ),
+) -> str | None:
+    if crop and not CROP_PATTERN.match(crop):
+        raise ApiError(422, "invalid_request", f"crop: {crop!r} is not a crop slug such as winter_wheat")
+    return crop or None
+
+
+CropHint = Annotated[str | None, Depends(crop_hint)]
+
+
 def _key_matches(given: str | None, expected: SecretStr) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.get_secret_value().encode())
 
@@ -76,11 +93,20 @@ def require_api_key(services: ServicesDep, key: str | None = Security(_api_key_h
     """Open unless AGRORISK_BACKEND_API_KEY is set; then the X-API-Key header must carry it."""
     expected = services.settings.api_key
     if expected is not None and not _key_matches(key, expected):
-        raise HTTPException(401, f"missing or wrong {API_KEY_HEADER} header")
+        raise ApiError(401, "unauthorized", f"missing or wrong {API_KEY_HEADER} header")
 
 
 def require_admin_key(services: ServicesDep, key: str | None = Security(_api_key_header)) -> None:
-    """Admin routes take the admin key (or, when none is set, the API key); open when neither is set."""
-    expected = services.settings.admin_api_key or services.settings.api_key
-    if expected is not None and not _key_matches(key, expected):
-        raise HTTPException(401, f"admin route: missing or wrong {API_KEY_HEADER} header")
+    """Closed by default: without an admin key configured, admin routes answer 403 and say how to
+    set one; with one, the X-API-Key header must carry it (401 otherwise). The user API key never
+    opens them."""
+    expected = services.settings.admin_api_key
+    if expected is None:
+        raise ApiError(
+            403,
+            "admin_key_not_set",
+            f"admin routes are off: set {ADMIN_KEY_ENV} to a secret on the server and send it "
+            f"in the {API_KEY_HEADER} header",
+        )
+    if not _key_matches(key, expected):
+        raise ApiError(401, "unauthorized", f"admin route: missing or wrong {API_KEY_HEADER} header")

@@ -6,8 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agrorisk_common.catalog import Catalog, Risk
+from agrorisk_backend.services.verdicts import VerdictInfo, VerdictKind
+from agrorisk_common.catalog import Catalog, Risk, crop_names, healthy_crop, is_healthy_class
 from agrorisk_common.detection import Detection, Prediction
+
+VERDICT_DESCRIPTION = (
+    "risks_found: a risk at or above the operating threshold; unsure: risks only between the unsure "
+    "floor and the threshold; no_risk_found: the model answered and found no risk; unavailable: no answer"
+)
 
 
 class LookAlike(BaseModel):
@@ -75,6 +81,19 @@ class RiskCard(BaseModel):
     def for_id(cls, risk_id: str, catalog: Catalog) -> RiskCard:
         if risk_id in catalog:
             return cls.from_risk(catalog.get(risk_id), catalog)
+        if is_healthy_class(risk_id):  # a model's healthy:<crop> class: named, never a risk
+            crop = healthy_crop(risk_id)
+            names = crop_names(crop)
+            return cls(
+                id=risk_id,
+                known=False,
+                crop=crop,
+                crop_name_uk=names.uk,
+                crop_name_en=names.en,
+                risk_type="healthy",
+                name_uk=f"Здорова рослина ({names.uk})",
+                name_en=f"Healthy plant ({names.en})",
+            )
         return cls(id=risk_id, known=False, name_uk=risk_id, name_en=risk_id)
 
 
@@ -97,8 +116,11 @@ class PredictionResult(Prediction):
     request_id: str
     detections: list[NamedDetection] = []
     risks: list[RiskCard] = Field(
-        default=[], description="one card per detected risk, in order of confidence"
+        default=[],
+        description="one card per detected risk (healthy classes have none), in order of confidence",
     )
+    verdict: VerdictKind = Field(description=VERDICT_DESCRIPTION)
+    verdict_info: VerdictInfo
 
 
 class MatchedPairOut(BaseModel):
@@ -138,8 +160,8 @@ class CompareResult(BaseModel):
     )
     table: list[CompareRow]
     risks: list[RiskCard]
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    kind: str | None = None
+    verdict: VerdictKind = Field(description=f"over both answers: {VERDICT_DESCRIPTION}")
+    verdict_info: VerdictInfo
+    status: dict[str, str] = Field(
+        description='each side\'s state: {"local": "ok", "gemini": "unavailable (<reason>)"}'
+    )

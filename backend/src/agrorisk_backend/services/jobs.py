@@ -18,8 +18,9 @@ from typing import Literal
 from pydantic import BaseModel, computed_field
 
 from agrorisk_backend.api.schemas import PredictionResult
+from agrorisk_backend.errors import ApiError, public_text
 from agrorisk_backend.services.recognition import Recognition
-from agrorisk_backend.services.uploads import check_image_async
+from agrorisk_backend.services.uploads import check_image_async, safe_file_name
 from agrorisk_common.images import ImageRejected
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,13 @@ class JobManager:
         folder = self.work_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         return job_id, folder
+
+    async def save_upload(self, work_dir: Path, n: int, filename: str | None, data: bytes) -> Path:
+        """Write the n-th upload of a job under a safe form of its name (`safe_file_name`); the
+        photo itself is checked when the job reaches it."""
+        path = work_dir / f"{n:05d}-{safe_file_name(filename, f'image-{n}')}"
+        await asyncio.to_thread(path.write_bytes, data)
+        return path
 
     def start(self, job_id: str, files: list[Path], use_gemini: bool, owned_dir: Path | None = None) -> Job:
         job = Job(
@@ -125,7 +133,7 @@ class JobManager:
             data = await asyncio.to_thread(path.read_bytes)
             image = await check_image_async(data, self.max_bytes, self.max_pixels)
         except (OSError, ImageRejected) as exc:
-            item.status, item.error = "failed", str(exc)
+            item.status, item.error = "failed", public_text(str(exc))
             job.failed += 1
             return
         if job.use_gemini:
@@ -141,6 +149,22 @@ class JobManager:
         for job_id in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
             self._tasks.pop(job_id)
             self._jobs.pop(job_id)
+
+
+def folder_images(folder: str, root: Path | None, limit: int) -> list[Path]:
+    """The photos of a folder job: `folder` must lie under the jobs input root (refused otherwise)."""
+    if root is None:
+        raise ApiError(403, "folder_jobs_off", "folder jobs are off: set AGRORISK_BACKEND_JOBS_INPUT_ROOT")
+    base = root.resolve()
+    target = (base / folder).resolve()
+    if not target.is_relative_to(base):
+        raise ApiError(422, "invalid_request", "the folder must be inside the jobs input root")
+    if not target.is_dir():
+        raise ApiError(404, "not_found", f"no folder {folder!r} under the jobs input root")
+    try:
+        return images_in(target, limit)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
 
 
 def images_in(folder: Path, limit: int) -> list[Path]:

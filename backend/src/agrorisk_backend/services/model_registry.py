@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from agrorisk_backend.errors import public_text
 from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
 
 
@@ -24,7 +25,9 @@ class ModelVersionOut(BaseModel):
 
 
 class ModelsOut(BaseModel):
-    location: str
+    location: str = Field(
+        description="s3://<endpoint>/<bucket>, or local:<folder name> (never a server path)"
+    )
     aliases: dict[str, str]
     versions: list[ModelVersionOut]
     error: str | None = None
@@ -37,7 +40,9 @@ class ModelCatalog:
         self.storage = storage
         self.wandb_url = wandb_url.rstrip("/")
         self.location = (
-            f"s3://{storage.endpoint}/{storage.models_bucket}" if storage.uses_s3 else str(storage.local_root)
+            f"s3://{storage.endpoint}/{storage.models_bucket}"
+            if storage.uses_s3
+            else f"local:{storage.local_root.name}"
         )
 
     def _registry(self) -> ModelRegistry:
@@ -48,7 +53,10 @@ class ModelCatalog:
             versions, aliases = await asyncio.to_thread(self._read)
         except (RegistryError, OSError) as exc:
             return ModelsOut(
-                location=self.location, aliases={}, versions=[], error=f"registry unavailable: {exc}"
+                location=self.location,
+                aliases={},
+                versions=[],
+                error=public_text(f"registry unavailable: {exc}"),
             )
         return ModelsOut(location=self.location, aliases=aliases, versions=versions)
 

@@ -10,40 +10,54 @@ from agrorisk_backend.api.schemas import (
     PredictionResult,
     RiskCard,
 )
-from agrorisk_common.catalog import Catalog
+from agrorisk_backend.services.verdicts import VerdictRule
+from agrorisk_common.catalog import Catalog, is_healthy_class
 from agrorisk_common.comparison import box_agreement
 from agrorisk_common.detection import MatchedPair, Prediction, match_by_iou
 
 
-def prediction_result(prediction: Prediction, request_id: str, catalog: Catalog) -> PredictionResult:
-    """The prediction with uk/en names on each detection and one card per detected risk."""
+def prediction_result(
+    prediction: Prediction, request_id: str, catalog: Catalog, rule: VerdictRule, crop: str | None = None
+) -> PredictionResult:
+    """The prediction with uk/en names on each detection, one card per detected risk and its verdict."""
     cards = {risk_id: RiskCard.for_id(risk_id, catalog) for risk_id in _by_confidence(prediction)}
     detections = [
         NamedDetection(**d.model_dump(), name_uk=cards[d.risk_id].name_uk, name_en=cards[d.risk_id].name_en)
         for d in prediction.detections
     ]
+    verdict, info = rule.judge([prediction], catalog, crop)
     return PredictionResult(
         **prediction.model_dump(exclude={"detections"}),
         request_id=request_id,
         detections=detections,
-        risks=list(cards.values()),
+        risks=_risk_cards(cards),
+        verdict=verdict,
+        verdict_info=info,
     )
 
 
 def compare_result(
-    local: Prediction, gemini: Prediction, request_id: str, catalog: Catalog, iou_threshold: float
+    local: Prediction,
+    gemini: Prediction,
+    request_id: str,
+    catalog: Catalog,
+    iou_threshold: float,
+    rule: VerdictRule,
+    crop: str | None = None,
 ) -> CompareResult:
-    """Match local and Gemini boxes by IoU, score their agreement and list what only one side saw."""
+    """Match local and Gemini boxes by IoU, score their agreement, list what only one side saw, and
+    judge both answers together (a risk either side found at the threshold is found)."""
     pairs, unmatched_local, unmatched_gemini = match_by_iou(
         local.detections, gemini.detections, threshold=iou_threshold
     )
     local_risks, gemini_risks = _by_confidence(local), _by_confidence(gemini)
     all_risks = list(dict.fromkeys([*local_risks, *gemini_risks]))
     cards = {risk_id: RiskCard.for_id(risk_id, catalog) for risk_id in all_risks}
+    verdict, info = rule.judge([local, gemini], catalog, crop)
     return CompareResult(
         request_id=request_id,
-        local=prediction_result(local, request_id, catalog),
-        gemini=prediction_result(gemini, request_id, catalog),
+        local=prediction_result(local, request_id, catalog, rule, crop),
+        gemini=prediction_result(gemini, request_id, catalog, rule, crop),
         pairs=[
             MatchedPairOut(
                 local_index=p.left,
@@ -65,8 +79,20 @@ def compare_result(
         if local.error or gemini.error
         else round(box_agreement(local.detections, gemini.detections, iou_threshold), 4),
         table=_table(local, gemini, pairs, all_risks, cards),
-        risks=list(cards.values()),
+        risks=_risk_cards(cards),
+        verdict=verdict,
+        verdict_info=info,
+        status={"local": side_status(local), "gemini": side_status(gemini)},
     )
+
+
+def side_status(prediction: Prediction) -> str:
+    """`ok`, or `unavailable (<reason>)` for a recogniser that gave no answer."""
+    return "ok" if prediction.error is None else f"unavailable ({prediction.error})"
+
+
+def _risk_cards(cards: dict[str, RiskCard]) -> list[RiskCard]:
+    return [card for risk_id, card in cards.items() if not is_healthy_class(risk_id)]
 
 
 def _by_confidence(prediction: Prediction) -> dict[str, float]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import unicodedata
+import uuid
 from dataclasses import dataclass
 
 from PIL import Image
@@ -14,6 +17,10 @@ from agrorisk_common.images import DecodedImage, decode_image, encode_jpeg
 # Types every recogniser (ONNX pre-processing and Gemini) reads as they are.
 _PASS_THROUGH = frozenset({"image/jpeg", "image/png", "image/webp"})
 _EXIF_ORIENTATION = 0x0112
+# Room for a "00000-" prefix within Linux's 255-byte NAME_MAX, and then some.
+MAX_NAME_BYTES = 200
+_MAX_SUFFIX_CHARS = 10
+_UNSAFE = re.compile(r'[<>:"|?*]')
 
 
 @dataclass(frozen=True)
@@ -43,3 +50,23 @@ def _upright(data: bytes) -> bool:
     """True when the file carries no EXIF rotation, so its pixels are already the way people see it."""
     with Image.open(io.BytesIO(data)) as image:
         return image.getexif().get(_EXIF_ORIENTATION, 1) == 1
+
+
+def safe_file_name(name: str | None, fallback_stem: str | None = None) -> str:
+    """An upload's file name made safe to write under a folder of ours: Unicode NFC, no control or
+    format characters (NUL, bidi overrides), no folders (`../x.jpg` -> `x.jpg`), no leading dots,
+    the stem capped at `MAX_NAME_BYTES` of UTF-8 (cut on a character boundary) with the extension
+    kept; a name with nothing left becomes `fallback_stem` (default: a random one) plus the
+    extension. Every place that saves an upload under its given name goes through this function."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    text = re.split(r"[/\\]", text)[-1]
+    text = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", text)).strip()
+    stem, dot, suffix = text.rpartition(".")
+    if not dot or not suffix.isalnum() or len(suffix) > _MAX_SUFFIX_CHARS:
+        stem, suffix = text, ""
+    stem = stem.strip(". ")
+    extension = f".{suffix}" if suffix else ""
+    room = MAX_NAME_BYTES - len(extension.encode())
+    stem = stem.encode()[:room].decode("utf-8", errors="ignore").rstrip(". ")
+    return (stem or fallback_stem or f"upload-{uuid.uuid4().hex[:12]}") + extension

@@ -8,10 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from agrorisk_backend.api.deps import ServicesDep
+from agrorisk_backend.api.errors import error_responses
+from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.model_registry import ModelVersionOut
 from agrorisk_storage import RegistryError
 
@@ -31,31 +33,41 @@ class RetrainRequest(BaseModel):
     id: str
     created_at: str
     reason: str
-    file: str
+    file: str = Field(description="the request file, relative to the backend's data folder")
 
 
-@router.post("/promote", response_model=ModelVersionOut, summary="Point an alias at a model version")
+@router.post(
+    "/promote",
+    response_model=ModelVersionOut,
+    summary="Point an alias at a model version",
+    responses=error_responses(404, 409, 422),
+)
 async def promote(body: PromoteIn, services: ServicesDep) -> ModelVersionOut:
     """The serving engines pick the new production version up by hot reload."""
     try:
         return await services.models.promote(body.version, body.alias)
     except RegistryError as exc:
-        status = 404 if str(exc).startswith("no ") else 409
-        raise HTTPException(status, str(exc)) from None
+        status, kind = (404, "not_found") if str(exc).startswith("no ") else (409, "conflict")
+        raise ApiError(status, kind, str(exc)) from None
 
 
 @router.post(
-    "/retrain", response_model=RetrainRequest, status_code=202, summary="Ask the pipeline to retrain"
+    "/retrain",
+    response_model=RetrainRequest,
+    status_code=202,
+    summary="Ask the pipeline to retrain",
+    responses=error_responses(422),
 )
 async def retrain(body: RetrainIn, services: ServicesDep) -> RetrainRequest:
     """Writes a retrain request file; the Dagster sensor `retrain_on_request` launches the `retrain` job."""
     now = datetime.now(UTC)
     request_id = uuid.uuid4().hex
     # Names sort by time (to the microsecond): the sensor's cursor is the newest name it handled.
-    path = services.settings.retrain_requests_dir / f"{now:%Y%m%dT%H%M%S%fZ}-{request_id}.json"
+    settings = services.settings
+    path = settings.retrain_requests_dir / f"{now:%Y%m%dT%H%M%S%fZ}-{request_id}.json"
     payload = {"id": request_id, "created_at": now.isoformat(), "reason": body.reason}
     await asyncio.to_thread(_write_json, path, payload)
-    return RetrainRequest(**payload, file=str(path))
+    return RetrainRequest(**payload, file=path.relative_to(settings.data_dir).as_posix())
 
 
 def _write_json(path: Path, payload: dict) -> None:

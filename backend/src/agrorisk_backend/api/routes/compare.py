@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
+from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep
+from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.api.schemas import CompareResult
 
 router = APIRouter(prefix="/v1", tags=["recognise"])
 
 
-@router.post("/compare", response_model=CompareResult, summary="Compare the local model with Gemini")
-async def compare(image: CheckedUpload, services: ServicesDep) -> CompareResult:
+@router.post(
+    "/compare",
+    response_model=CompareResult,
+    summary="Compare the local model with Gemini",
+    responses=error_responses(413, 415, 422),
+)
+async def compare(image: CheckedUpload, services: ServicesDep, crop: CropHint) -> CompareResult:
     """Both recognisers concurrently (one failing leaves the other's answer), boxes matched by IoU,
-    an agreement score, the risks only one side found, and a card per risk."""
-    return await services.recognition.compare(image)
+    an agreement score, the risks only one side found, a card per risk, and one verdict over both.
+    A down Gemini costs at most AGRORISK_BACKEND_GEMINI_TIMEOUT_S (nothing while its circuit breaker
+    is open): `status.gemini` then says `unavailable (<reason>)` beside the local answer."""
+    return await services.recognition.compare(image, crop=crop)

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, Form
 
 from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
+from agrorisk_backend.api.errors import error_responses
+from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
-@router.post("/feedback", response_model=FeedbackRecord, status_code=201, summary="Give feedback on a result")
+@router.post(
+    "/feedback",
+    response_model=FeedbackRecord,
+    status_code=201,
+    summary="Give feedback on a result",
+    responses=error_responses(413, 415, 422),
+)
 async def feedback(
     image: CheckedUpload,
     services: ServicesDep,
@@ -26,7 +34,7 @@ async def feedback(
     """Stored with the photo in the labelling queue, which the pipeline sends to Label Studio."""
     for name, value in (("risk_id", risk_id), ("correct_risk_id", correct_risk_id)):
         if value and value not in services.catalog:
-            raise HTTPException(422, f"{name}: unknown risk id {value!r}")
+            raise ApiError(422, "invalid_request", f"{name}: unknown risk id {value!r}")
     entry = FeedbackIn(
         verdict=verdict,
         source=source,

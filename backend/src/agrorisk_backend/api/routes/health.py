@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agrorisk_backend.api.deps import ServicesDep
-from agrorisk_backend.services.detectors import healthy
+from agrorisk_backend.api.errors import error_json, error_responses
+from agrorisk_backend.services.readiness import readiness
 
 router = APIRouter(tags=["service"])
 
@@ -19,21 +18,20 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the local model server, Gemini and the registry")
+@router.get(
+    "/readyz",
+    summary="Readiness: the local model server, Gemini and the registry",
+    responses=error_responses(503),
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
-    """503 unless the local model server answers; Gemini and the registry are reported, since the
-    app still works (degraded) without them."""
-    recognition = services.recognition
-    local_ok, gemini_ok, registry_ok = await asyncio.gather(
-        healthy(recognition.local), healthy(recognition.gemini), services.models.reachable()
-    )
-    checks = {
-        "catalog": f"{len(services.catalog)} risks",
-        "local_model": f"{services.settings.engine}: {'ok' if local_ok else 'unreachable'}",
-        "gemini": "ok" if gemini_ok else "not configured or unreachable",
-        "registry": "ok" if registry_ok else "unreachable",
-    }
-    return JSONResponse({"ready": local_ok, "checks": checks}, status_code=200 if local_ok else 503)
+    """200 `{"ready": true, "status": "ok" | "degraded", "checks"}` while the local model server
+    answers — `degraded` when Gemini is configured but unavailable (failing, or its circuit breaker
+    open) or the registry does not answer; 503 with `detail`/`kind` `not_ready` (and the same
+    `checks`) when the local model server does not."""
+    report = await readiness(services)
+    if not report.ready:
+        return error_json(503, "not_ready", report.detail, **report.model_dump(exclude={"detail"}))
+    return JSONResponse(report.model_dump(exclude={"detail"}))
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from agrorisk_backend.api.deps import ServicesDep
+from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.api.schemas import RiskCard
+from agrorisk_backend.errors import ApiError
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
-@router.get("/risks", response_model=list[RiskCard], summary="The risk catalog")
+@router.get(
+    "/risks", response_model=list[RiskCard], summary="The risk catalog", responses=error_responses(422)
+)
 async def risks(
     services: ServicesDep,
     q: str = Query(default="", max_length=200, description="words to find in names, Latin name, symptoms"),
@@ -21,16 +25,21 @@ async def risks(
     try:
         chosen = catalog.select(crops=[crop] if crop else [], risk_types=[risk_type] if risk_type else [])
     except (KeyError, ValueError) as exc:
-        raise HTTPException(422, str(exc).strip("'\"")) from None
+        raise ApiError(422, "invalid_request", str(exc).strip("'\"")) from None
     words = q.lower().split()
     cards = [RiskCard.from_risk(r, catalog) for r in chosen]
     return [c for c in cards if all(w in _haystack(c) for w in words)]
 
 
-@router.get("/risks/{risk_id}", response_model=RiskCard, summary="One risk's card")
+@router.get(
+    "/risks/{risk_id}",
+    response_model=RiskCard,
+    summary="One risk's card",
+    responses=error_responses(404, 422),
+)
 async def risk(risk_id: str, services: ServicesDep) -> RiskCard:
     if risk_id not in services.catalog:
-        raise HTTPException(404, f"unknown risk id {risk_id!r}")
+        raise ApiError(404, "not_found", f"unknown risk id {risk_id!r}")
     return RiskCard.from_risk(services.catalog.get(risk_id), services.catalog)
 
 
