@@ -1,26 +1,15 @@
-"""Example photos for the Compare tab: drawn leaves with lesions (no photo files to ship or fetch)."""
+"""Example photos for the Compare tab: real field photos (PlantDoc, CC BY 4.0; see
+example_photos/ATTRIBUTION.md) that the starter model never trained on — two diseased leaves and a
+healthy one."""
 
 from __future__ import annotations
 
-import random
-import tempfile
 from pathlib import Path
 
-from agrorisk_common.procedural import draw_leaf
-
-EXAMPLE_COUNT = 3
-EXAMPLE_SIZE = 512
+EXAMPLES_DIR = Path(__file__).with_name("example_photos")
+EXAMPLES = ("potato-late-blight.jpg", "maize-common-rust.jpg", "healthy-soybean.jpg")
 
 
-def example_photos(folder: Path | None = None) -> list[str]:
-    """Paths of a few example JPEGs, drawn once into `folder` (default: a temp folder)."""
-    folder = folder or Path(tempfile.gettempdir()) / "agrorisk-web-examples"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index in range(EXAMPLE_COUNT):
-        path = folder / f"leaf-{index}.jpg"
-        if not path.exists():
-            image, _ = draw_leaf(index, random.Random(index), size=EXAMPLE_SIZE)
-            image.save(path, quality=92)
-        paths.append(str(path))
-    return paths
+def example_photos() -> list[str]:
+    """Paths of the shipped example photos."""
+    return [str(EXAMPLES_DIR / name) for name in EXAMPLES]
