@@ -3,6 +3,7 @@ request; what no labeller boxes waits for review."""
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from agrorisk_gemini.testing import FakeGeminiServer, finding
@@ -72,6 +73,17 @@ def test_gemini_labels_through_its_client_and_humans_are_never_overwritten(make_
     box = gemini.boxes[0]
     assert (box.risk_id, box.confidence, box.coords) == (first.risk_id, 0.8, (0.2, 0.1, 0.6, 0.5))
     assert box.model_version
+    # the pre-label says which model, which prompt and what the call cost — also in its Label Studio task
+    assert len(box.prompt) == 12 and box.cost_usd > 0
+    from agrorisk_labeling import studio
+
+    row = next(r for r in read_manifest(manifest).itertuples(index=False) if r.sha256 == first.sha256)
+    task = studio.build_task(row, gemini, "/data/local-files/?d=x.jpg")
+    assert task["predictions"][0]["model_version"] == f"gemini:{box.model_version}"
+    assert (task["data"]["prompt_sha256"], float(task["data"]["cost_usd"])) == (
+        box.prompt,
+        pytest.approx(box.cost_usd, abs=1e-6),
+    )
     waiting = store.get(second.sha256)  # Gemini's box is of another risk and no whole-image guess follows
     assert (waiting.source, waiting.status, waiting.boxes) == (LabelSource.NONE, LabelStatus.NEEDS_REVIEW, [])
     assert store.get(reviewed.sha256).boxes == [human_box]

@@ -118,6 +118,10 @@ class DetectorLabeller:
         prediction = await self.client.predict(image)
         if prediction.error:
             return []
+        instruction = getattr(self.client, "instruction", None)
+        prompt = (
+            hashlib.sha256(instruction.encode()).hexdigest()[:12] if isinstance(instruction, str) else None
+        )
         return [
             LabelBox(
                 risk_id=d.risk_id,
@@ -128,6 +132,8 @@ class DetectorLabeller:
                 confidence=d.confidence,
                 source=self.source,
                 model_version=prediction.model_version,
+                prompt=prompt,
+                cost_usd=prediction.cost_usd,
             )
             for d in prediction.detections
             if not weak_risk_id or d.risk_id == weak_risk_id

@@ -60,6 +60,10 @@ class LabelBox(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     source: LabelSource
     model_version: str | None = None
+    prompt: str | None = Field(
+        default=None, description="sha256 (12 hex) of the prompt a model was asked with"
+    )
+    cost_usd: float | None = Field(default=None, ge=0.0, description="cost of the call that proposed the box")
 
     @property
     def coords(self) -> tuple[float, float, float, float]:

@@ -197,6 +197,11 @@ def build_task(row, labels: ImageLabels | None, url: str) -> dict:
             score = sum(b.confidence for b in labels.boxes) / len(labels.boxes)
             version = labels.source.value + (f":{sorted(versions)[0]}" if versions else "")
             task["predictions"] = [{"model_version": version, "score": round(score, 4), "result": result}]
+            first = labels.boxes[0]
+            if first.prompt or first.cost_usd is not None:  # a model asked with a prompt (Gemini): for review
+                task["data"]["labelled_by"] = version
+                task["data"]["prompt_sha256"] = first.prompt or ""
+                task["data"]["cost_usd"] = f"{first.cost_usd or 0:.6f}"
     return task
 
 
