@@ -29,12 +29,12 @@ pytestmark = [
 ]
 
 
-def script_gemini(server: FakeGeminiServer, data_yaml: Path) -> tuple[int, int, int]:
+def script_gemini(server: FakeGeminiServer, data_yaml: Path, split: str = "val") -> tuple[int, int, int]:
     """Gemini answers each photo with its true boxes, slightly off; it misses every 5th photo's
     boxes and names every 4th photo's first box as another risk. Returns (GT, predicted, right)."""
     rng = random.Random(0)
     n_gt = n_pred = n_right = 0
-    for k, (image, truth) in enumerate(sorted(load_yolo_ground_truth(data_yaml, "val").items())):
+    for k, (image, truth) in enumerate(sorted(load_yolo_ground_truth(data_yaml, split).items())):
         findings = []
         n_gt += len(truth)
         for j, d in enumerate(truth):
