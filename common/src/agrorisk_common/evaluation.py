@@ -2,8 +2,8 @@
 
 - mAP@0.5 and mAP@0.5:0.95 are COCO's (pycocotools), computed from every detection a ranked
   model gives at a low confidence floor — as `yolo val` does (conf 0.001, NMS IoU 0.7, 300 boxes).
-- Precision, recall and F1 are counted at the operating threshold the server uses, from COCO's
-  own one-to-one matching at IoU 0.5 with the class required to match.
+- Precision, recall and F1 are counted at the operating point the server uses (its confidence and
+  NMS thresholds), from COCO's own one-to-one matching at IoU 0.5 with the class required to match.
 - A class without ground truth in the split has no AP (`n/a`) and stays out of the mean; the
   report lists it. A source without calibrated scores (Gemini) gets no mAP, only its operating point.
 """
@@ -23,7 +23,8 @@ from agrorisk_common.detection import Detection, Prediction
 MAP_CONF = 0.001  # Ultralytics `val` defaults
 MAP_NMS_IOU = 0.7
 MAX_DET = 300
-OPERATING_CONF = 0.25  # the serving default (AGRORISK_RAY_CONF_THRESHOLD)
+OPERATING_CONF = 0.25  # the serving defaults (AGRORISK_RAY_CONF_THRESHOLD, _IOU_THRESHOLD)
+OPERATING_NMS_IOU = 0.45
 MATCH_IOU = 0.5
 
 
@@ -34,6 +35,7 @@ class Thresholds(BaseModel):
     nms_iou: float | None = Field(default=None, description="NMS IoU the model ran with for mAP")
     max_det: int = MAX_DET
     operating_conf: float = Field(description="P/R/F1 count detections at or above this confidence")
+    operating_nms_iou: float | None = Field(default=None, description="NMS IoU of the operating-point run")
     match_iou: float = MATCH_IOU
     imgsz: int | None = None
 
@@ -101,7 +103,9 @@ class EvaluationReport(BaseModel):
             + (f" version {self.dataset_version}" if self.dataset_version else "")
             + f" · images: {self.n_images} · errors: {self.n_errors} · image size: {t.imgsz or '—'}",
             f"Thresholds: mAP from detections ≥ {format_metric(t.map_conf, 3)} (NMS IoU {format_metric(t.nms_iou, 2)}, "
-            f"≤ {t.max_det} per image) · P/R/F1 at confidence ≥ {t.operating_conf} · match IoU ≥ {t.match_iou}",
+            f"≤ {t.max_det} per image) · P/R/F1 at confidence ≥ {t.operating_conf}"
+            + (f", NMS IoU {t.operating_nms_iou}" if t.operating_nms_iou is not None else "")
+            + f" · match IoU ≥ {t.match_iou}",
             "",
             "| metric | value |",
             "|---|---|",
@@ -167,17 +171,23 @@ def evaluate(
     dataset_version: str | None = None,
     model_version: str | None = None,
     cost_basis: str = "",
+    operating: Mapping[str, Prediction] | None = None,
 ) -> EvaluationReport:
     """Score predictions against ground truth. For mAP, `predictions` hold every detection down to
-    `thresholds.map_conf`; `map_conf=None` marks an unranked source (no mAP). An image without a
-    prediction counts as an error with no detections."""
+    `thresholds.map_conf`; `map_conf=None` marks an unranked source (no mAP). `operating` are the
+    answers of the serving path (P/R/F1, latency, cost); without it, `predictions` at or above the
+    operating confidence. An image without a prediction counts as an error with no detections."""
     t = thresholds or Thresholds(map_conf=MAP_CONF, nms_iou=MAP_NMS_IOU, operating_conf=OPERATING_CONF)
     images = list(ground_truth)
-    preds = [
-        predictions.get(i) or Prediction(source=source or "unknown", error="no prediction for this image")
-        for i in images
-    ]
-    operating = [[d for d in p.detections if d.confidence >= t.operating_conf] for p in preds]
+
+    def answer(source_map: Mapping[str, Prediction], image: str) -> Prediction:
+        return source_map.get(image) or Prediction(
+            source=source or "unknown", error="no prediction for this image"
+        )
+
+    ranked_preds = [answer(predictions, i) for i in images]
+    preds = [answer(operating, i) for i in images] if operating is not None else ranked_preds
+    kept = [[d for d in p.detections if d.confidence >= t.operating_conf] for p in preds]
 
     def scored(dets: Sequence[Sequence[Detection]]) -> list[ScoredImage]:
         return [
@@ -185,9 +195,9 @@ def evaluate(
             for i, d, p in zip(images, dets, preds, strict=True)
         ]
 
-    at_op = coco_evaluate(scored(operating), risk_ids, max_det=t.max_det, match_iou=t.match_iou)
+    at_op = coco_evaluate(scored(kept), risk_ids, max_det=t.max_det, match_iou=t.match_iou)
     ranked = (
-        coco_evaluate(scored([p.detections for p in preds]), risk_ids, max_det=t.max_det)
+        coco_evaluate(scored([p.detections for p in ranked_preds]), risk_ids, max_det=t.max_det)
         if (t.map_conf is not None)
         else None
     )
@@ -197,7 +207,7 @@ def evaluate(
     n_pred = dict.fromkeys(names, 0)
     n_tp = dict.fromkeys(names, 0)
     results = []
-    for image, pred, dets, hits in zip(images, preds, operating, at_op.hits, strict=True):
+    for image, pred, dets, hits in zip(images, preds, kept, at_op.hits, strict=True):
         gt = ground_truth[image]
         for g in gt:
             n_gt[g.risk_id] += 1
@@ -242,7 +252,7 @@ def evaluate(
         source=source or next((p.source for p in predictions.values()), "unknown"),
         dataset=dataset,
         dataset_version=dataset_version,
-        model_version=model_version or next((p.model_version for p in preds if p.model_version), None),
+        model_version=model_version or next((p.model_version for p in ranked_preds if p.model_version), None),
         thresholds=t,
         n_images=n,
         n_errors=sum(p.error is not None for p in preds),

@@ -59,7 +59,9 @@ class AgroRiskSettings(BaseSettings):
                 continue
             _warned.add(upper)
             close = difflib.get_close_matches(upper, known, n=1)
-            hint = f"; did you mean {close[0]}?" if close else f" (known: the {prefix}* lines of .env.example)"
+            hint = (
+                f"; did you mean {close[0]}?" if close else f" (known: the {prefix}* lines of .env.example)"
+            )
             log.warning("%s is set but no setting reads it%s", name, hint)
 
     def public_dict(self) -> dict:

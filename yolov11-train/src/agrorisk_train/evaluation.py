@@ -1,12 +1,18 @@
 """Score a trained model on a labelled split with the one standard evaluator
-(`agrorisk_common.evaluation`): COCO mAP from detections down to conf 0.001 (as `yolo val`),
-P/R/F1 at the serving threshold, latency and cost per 1,000 images."""
+(`agrorisk_common.evaluation`). mAP: pycocotools over the detections `yolo val` itself makes (its
+letterboxing, batching and multi-label NMS down to conf 0.001, read from its COCO JSON), so the
+numbers are the ones a practitioner gets from Ultralytics' COCO evaluation. P/R/F1, latency and cost:
+the serving path's answers (`predict` at the server's confidence and NMS thresholds)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from PIL import Image
 
 from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.evaluation import (
@@ -14,12 +20,14 @@ from agrorisk_common.evaluation import (
     MAP_NMS_IOU,
     MAX_DET,
     OPERATING_CONF,
+    OPERATING_NMS_IOU,
     EvaluationReport,
     Thresholds,
     evaluate,
 )
-from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth
+from agrorisk_common.yolo_data import dataset_risk_ids, load_yolo_ground_truth, split_images
 from agrorisk_train import offline
+from agrorisk_train.datasets import absolute_data_yaml
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.weights import resolve_device
 
@@ -76,6 +84,47 @@ def predict_images(
     return predictions
 
 
+def ranked_predictions(
+    weights: Path, data_yaml: str | Path, split: str, settings: TrainSettings, *, imgsz: int
+) -> dict[str, Prediction]:
+    """Every detection down to conf 0.001 as `yolo val` makes them (its COCO JSON), per image path."""
+    offline.ultralytics_settings(settings.project_dir, settings.config_dir)
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights), task="detect")
+    with tempfile.TemporaryDirectory(prefix="agrorisk-val-") as tmp:
+        data = absolute_data_yaml(data_yaml, Path(tmp))
+        validator = model.val(
+            data=str(data), split=split, imgsz=imgsz, batch=BATCH, conf=MAP_CONF, iou=MAP_NMS_IOU,
+            max_det=MAX_DET, device=resolve_device(settings.device), save_json=True, plots=False,
+            verbose=False, project=tmp, name="val", exist_ok=True,
+        )  # fmt: skip
+        records = json.loads((Path(validator.save_dir) / "predictions.json").read_text())
+    names = model.names
+    by_file: dict[str, list[dict]] = {}
+    for record in records:
+        by_file.setdefault(record["file_name"], []).append(record)
+    predictions = {}
+    for image in (str(p) for p in split_images(data_yaml, split)):
+        with Image.open(image) as opened:
+            width, height = opened.size
+        detections = []
+        for r in by_file.get(Path(image).name, []):
+            x, y, w, h = r["bbox"]
+            if w <= 0 or h <= 0:
+                continue
+            index = int(r["category_id"]) - 1  # Ultralytics numbers a custom set's classes from 1
+            box = Box.clipped(x / width, y / height, (x + w) / width, (y + h) / height)
+            if box.x2 > box.x1 and box.y2 > box.y1:
+                detections.append(
+                    Detection(risk_id=names[index], class_index=index, confidence=float(r["score"]), box=box)
+                )
+        predictions[image] = Prediction(
+            source="yolo", detections=detections, image_width=width, image_height=height
+        )
+    return predictions
+
+
 def evaluate_model(
     weights: str | Path,
     data_yaml: str | Path,
@@ -96,17 +145,24 @@ def evaluate_model(
     if not ground_truth:
         raise ValueError(f"{data_yaml}: split '{split}' has no images")
     imgsz = imgsz or settings.imgsz
-    predictions = predict_images(
-        weights, ground_truth, settings, imgsz=imgsz, conf=MAP_CONF, model_version=model_version
-    )
+    ranked = ranked_predictions(weights, data_yaml, split, settings, imgsz=imgsz)
+    served = predict_images(
+        weights, ground_truth, settings, imgsz=imgsz, conf=operating_conf, nms_iou=OPERATING_NMS_IOU,
+        model_version=model_version,
+    )  # fmt: skip
     device = resolve_device(settings.device)
     report = evaluate(
         ground_truth,
-        predictions,
+        ranked,
         dataset_risk_ids(data_yaml),
+        operating=served,
         thresholds=Thresholds(
-            map_conf=MAP_CONF, nms_iou=MAP_NMS_IOU, operating_conf=operating_conf, imgsz=imgsz
-        ),
+            map_conf=MAP_CONF,
+            nms_iou=MAP_NMS_IOU,
+            operating_conf=operating_conf,
+            operating_nms_iou=OPERATING_NMS_IOU,
+            imgsz=imgsz,
+        ),  # fmt: skip
         source="yolo",
         dataset=f"{Path(data_yaml).parent.name}:{split}",
         dataset_version=dataset_version,
