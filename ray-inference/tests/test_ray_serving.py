@@ -187,8 +187,9 @@ def test_predict_cli_answers_like_the_server(ray_serve, model_registry, sample_i
 
     from agrorisk_ray.cli import app
 
-    _, url = ray_serve
+    settings, url = ray_serve
     storage, _ = model_registry
+    monkeypatch.setenv("AGRORISK_RAY_CONF_THRESHOLD", str(settings.conf_threshold))  # the server's
     monkeypatch.setenv("AGRORISK_STORAGE_LOCAL_ROOT", str(storage.local_root))
     monkeypatch.setenv("AGRORISK_STORAGE_CACHE_DIR", str(tmp_path / "cache"))
     photos = tmp_path / "photos"
@@ -197,7 +198,7 @@ def test_predict_cli_answers_like_the_server(ray_serve, model_registry, sample_i
         (photos / f"leaf-{i}.jpg").write_bytes(image)
     (photos / "broken.jpg").write_bytes(b"not a photo")
     result = CliRunner().invoke(app, ["predict", str(photos), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "1 of 3 photo(s) could not be read" in result.output
+    assert result.exit_code == 1 and f"1 of {len(sample_images) + 1} photo(s) could not be read" in result.output
     assert "model v1" in result.output and "Traceback" not in result.output
 
     async def served() -> list[Prediction]:
