@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from agrorisk_common.annotate import annotate
 from agrorisk_common.catalog import Catalog
 from agrorisk_common.detection import Prediction
-from agrorisk_common.images import decode_image, encode_jpeg
+from agrorisk_common.images import ImageRejected, decode_image, encode_jpeg
 from agrorisk_common.yolo_data import IMAGE_SUFFIXES
 from agrorisk_ray.detector import DetectionParams, Engine, load_detector, predict
 from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
@@ -76,6 +78,7 @@ class PhotoResult:
     photo: Path
     prediction: Prediction | None
     error: str | None = None
+    image: Image.Image | None = None  # the decoded photo, drawn on by write_outputs
 
 
 def predict_photos(
@@ -88,17 +91,17 @@ def predict_photos(
         for photo in chunk:
             try:
                 images.append((photo, decode_image(photo.read_bytes()).image))
-            except Exception as exc:  # noqa: BLE001 - a bad photo is reported, the others go on
+            except (OSError, ImageRejected) as exc:  # a bad photo is reported, the others go on
                 results[photo] = PhotoResult(photo, None, str(exc))
         predictions = predict(detector, [image for _, image in images]) if images else []
-        for (photo, _), prediction in zip(images, predictions, strict=True):
-            results[photo] = PhotoResult(photo, prediction)
+        for (photo, image), prediction in zip(images, predictions, strict=True):
+            results[photo] = PhotoResult(photo, prediction, image=image)
         yield from (results[p] for p in chunk)
 
 
 def write_outputs(result: PhotoResult, out_dir: Path, catalog: Catalog) -> None:
     """`<stem>.json` (the detection contract) and `<stem>.jpg` with the boxes drawn and named."""
-    if result.prediction is None:
+    if result.prediction is None or result.image is None:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = result.photo.stem
@@ -106,5 +109,4 @@ def write_outputs(result: PhotoResult, out_dir: Path, catalog: Catalog) -> None:
         json.dumps({"photo": result.photo.name, **result.prediction.model_dump(mode="json")}, indent=2)
     )
     named = [d.model_dump(mode="json") | names_of(d.risk_id, catalog) for d in result.prediction.detections]
-    image = decode_image(result.photo.read_bytes()).image
-    (out_dir / f"{stem}.jpg").write_bytes(encode_jpeg(annotate(image, named)))
+    (out_dir / f"{stem}.jpg").write_bytes(encode_jpeg(annotate(result.image, named)))
