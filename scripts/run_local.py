@@ -31,6 +31,8 @@ DEFAULT_SERVICES = ("ray", "backend", "web", "dagster")
 KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster")
 DEFAULT_PORTS = {"ray": 8000, "triton": 8100, "backend": 8080, "web": 7860, "dagster": 3000}
 RUN_MARKER = "AGRORISK_RUN_ID"
+SERVICE_MARKER = "AGRORISK_RUN_SERVICE"
+STOPPING = "stopping"  # a file in the run folder while `stop` runs
 
 
 class RunError(RuntimeError):
@@ -48,6 +50,8 @@ class RunConfig:
     startup_timeout_s: float
     stop_timeout_s: float
     ray_metrics_port: int
+    start_attempts: int = 3
+    max_restarts: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RunConfig:
@@ -82,6 +86,8 @@ class RunConfig:
             startup_timeout_s=number("AGRORISK_RUN_STARTUP_TIMEOUT_S", 240.0, float),
             stop_timeout_s=number("AGRORISK_RUN_STOP_TIMEOUT_S", 30.0, float),
             ray_metrics_port=number("AGRORISK_RUN_RAY_METRICS_PORT", 9101),
+            start_attempts=max(1, number("AGRORISK_RUN_START_ATTEMPTS", 3)),
+            max_restarts=max(0, number("AGRORISK_RUN_MAX_RESTARTS", 5)),
         )
 
     def url(self, service: str, path: str = "/") -> str:
@@ -280,18 +286,21 @@ def _reap_children() -> None:
         pass
 
 
-def _marked_pids(run_id: str | None) -> list[int]:
-    """Processes carrying this run's marker in their environment (all runs' when run_id is None)."""
+def _marked_pids(run_id: str | None, service: str | None = None) -> list[int]:
+    """Processes carrying this run's marker in their environment (all runs' when run_id is None),
+    only those of one service when it is given."""
     found = []
     needle = f"{RUN_MARKER}={run_id}".encode() if run_id else f"{RUN_MARKER}=".encode()
+    own = f"{SERVICE_MARKER}={service}".encode() if service else None
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if any(item.startswith(needle) for item in (entry / "environ").read_bytes().split(b"\0")):
-                found.append(int(entry.name))
+            items = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
+        if any(item.startswith(needle) for item in items) and (own is None or own in items):
+            found.append(int(entry.name))
     return found
 
 
@@ -362,30 +371,67 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
         for name, value in service.env.items():
             if name == "DAGSTER_HOME":
                 Path(value).mkdir(parents=True, exist_ok=True)
-    run_id = uuid.uuid4().hex
-    env = base_env(run_id)
+    env = base_env(uuid.uuid4().hex)
     for service in plan:
-        with service.log_file(config.run_dir).open("ab") as log:
-            process = subprocess.Popen(
-                service.command,
-                cwd=REPO,
-                env={**env, **service.env},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_reset_sigint,
-            )
-        service.pid_file(config.run_dir).write_text(f"{process.pid}\n{run_id}\n")
-        say(f"started {service.name} (pid {process.pid}), log: {service.log_file(config.run_dir)}")
+        _launch(service, config, env, say)
     try:
         for service in plan:
-            _wait_healthy(service, config)
+            _start_until_healthy(service, config, env, say)
             say(f"healthy {service.name}: {service.health_url}")
     except RunError:
         stop(config, say=lambda _: None)
         raise
     return plan
+
+
+def _launch(service: Service, config: RunConfig, env: dict[str, str], say: Callable[[str], None]) -> int:
+    """Start one service in its own process group, record its pid file; returns the pid."""
+    with service.log_file(config.run_dir).open("ab") as log:
+        process = subprocess.Popen(
+            service.command,
+            cwd=REPO,
+            env={**env, **service.env, SERVICE_MARKER: service.name},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_reset_sigint,
+        )
+    service.pid_file(config.run_dir).write_text(f"{process.pid}\n{env[RUN_MARKER]}\n")
+    say(f"started {service.name} (pid {process.pid}), log: {service.log_file(config.run_dir)}")
+    return process.pid
+
+
+def _end_service(service: Service, config: RunConfig, env: dict[str, str]) -> None:
+    """Stop what is left of one service's attempt: its process group and its marked strays."""
+    entry = read_pid_file(service.pid_file(config.run_dir))
+    if entry and _alive(entry[0]):
+        _terminate_group(entry[0], config.stop_timeout_s)
+    for pid in _marked_pids(env[RUN_MARKER], service.name):
+        _terminate_group(pid, config.stop_timeout_s / 3, group=False)
+
+
+def _start_until_healthy(
+    service: Service, config: RunConfig, env: dict[str, str], say: Callable[[str], None]
+) -> None:
+    """Wait for an already launched service; one that exits before it is healthy (Ray's node start
+    times out on a busy machine) is started again, up to start_attempts in all, with a growing pause."""
+    for attempt in range(1, config.start_attempts + 1):
+        try:
+            _wait_healthy(service, config)
+            return
+        except ServiceExited as exc:
+            if attempt == config.start_attempts:
+                raise RunError(f"{exc} (after {attempt} attempts; AGRORISK_RUN_START_ATTEMPTS)") from None
+            say(f"{service.name} exited before it was healthy (attempt {attempt}/{config.start_attempts}); "
+                f"starting it again")  # fmt: skip
+            _end_service(service, config, env)
+            time.sleep(2.0 * attempt)
+            _launch(service, config, env, say)
+
+
+class ServiceExited(RunError):
+    """The service's process ended before it answered its health URL."""
 
 
 def _wait_healthy(service: Service, config: RunConfig) -> None:
@@ -396,7 +442,8 @@ def _wait_healthy(service: Service, config: RunConfig) -> None:
         if healthy(service.health_url):
             return
         if not _alive(pid):
-            raise RunError(
+            _reap_children()
+            raise ServiceExited(
                 f"{service.name} exited before it was healthy; last lines of "
                 f"{service.log_file(config.run_dir)}:\n{_log_tail(service.log_file(config.run_dir))}"
             )
@@ -410,6 +457,15 @@ def _wait_healthy(service: Service, config: RunConfig) -> None:
 def stop(config: RunConfig, say: Callable[[str], None] = print) -> list[str]:
     """Stop every service with a pid file: SIGTERM to its process group, SIGKILL after the timeout,
     then any stray process of the same run (e.g. Ray's workers in their own sessions). Returns names."""
+    if config.run_dir.is_dir():
+        (config.run_dir / STOPPING).touch()  # the foreground supervisor must not restart what we stop
+    try:
+        return _stop_all(config, say)
+    finally:
+        (config.run_dir / STOPPING).unlink(missing_ok=True)
+
+
+def _stop_all(config: RunConfig, say: Callable[[str], None]) -> list[str]:
     stopped = []
     run_ids = set()
     for name in reversed(KNOWN_SERVICES):
@@ -483,29 +539,50 @@ def _interrupt(*_: object) -> None:
 
 
 def _serve_foreground(config: RunConfig, plan: list[Service]) -> int:
-    """Block until Ctrl-C / SIGTERM (then stop everything) or until a service dies (then stop, exit 1)."""
+    """Block until Ctrl-C / SIGTERM (then stop everything). A service that dies is started again after
+    a growing pause (2, 4, 8 … s, at most 60), up to max_restarts times each; past that, everything stops
+    and the exit code is 1."""
     signal.signal(signal.SIGTERM, _interrupt)
     print("\nCtrl-C (or `make down` in another terminal) stops everything.")
+    restarts = dict.fromkeys((s.name for s in plan), 0)
     try:
         while True:
             time.sleep(1.0)
+            if (config.run_dir / STOPPING).exists() or not any(config.run_dir.glob("*.pid")):
+                return 0  # `make down` is stopping us
             alive = running(config)
             dead = [s for s in plan if s.name not in alive]
-            if dead:
-                if not any(config.run_dir.glob("*.pid")):
-                    return 0  # `make down` stopped us
-                service = dead[0]
+            if not dead:
+                continue
+            service = dead[0]
+            tail = _log_tail(service.log_file(config.run_dir))
+            if restarts[service.name] >= config.max_restarts:
                 print(
-                    f"{service.name} stopped unexpectedly; last lines of {service.log_file(config.run_dir)}:\n"
-                    f"{_log_tail(service.log_file(config.run_dir))}",
+                    f"{service.name} stopped unexpectedly {restarts[service.name] + 1} times "
+                    f"(AGRORISK_RUN_MAX_RESTARTS); last lines of {service.log_file(config.run_dir)}:\n{tail}",
                     file=sys.stderr,
                 )
                 stop(config)
                 return 1
+            restarts[service.name] += 1
+            pause = min(60.0, 2.0 ** restarts[service.name])
+            print(f"{service.name} stopped unexpectedly; restart {restarts[service.name]}/{config.max_restarts} "
+                  f"in {pause:.0f} s", file=sys.stderr)  # fmt: skip
+            entry = read_pid_file(service.pid_file(config.run_dir))
+            env = base_env(entry[1] if entry else uuid.uuid4().hex)
+            _end_service(service, config, env)
+            time.sleep(pause)
+            _launch(service, config, env, print)
+            _start_until_healthy(service, config, env, print)
+            print(f"healthy {service.name}: {service.health_url}")
     except KeyboardInterrupt:
         print("\nstopping…")
         stop(config)
         return 0
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        stop(config)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -514,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0]
         + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster; add triton for PyTriton), "
         "AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, backend 8080, web 7860, "
-        "dagster 3000), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S.",
+        "dagster 3000), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
+        "AGRORISK_RUN_START_ATTEMPTS (3: a service that exits before it is healthy is started again), "
+        "AGRORISK_RUN_MAX_RESTARTS (5: a service that dies later is restarted with backoff).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     start_parser = commands.add_parser("start", help="start the services, wait until healthy, print the URLs")

@@ -191,3 +191,88 @@ def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_
         " ".join(line.split()[:2]) for line in stopped.stdout.splitlines()
     }
     assert run_id and not _run_processes(run_id), "processes of the run survived `stop`"
+
+
+FLAKY_SERVER = """
+import http.server, pathlib, sys
+marker = pathlib.Path(sys.argv[2])
+if not marker.exists():
+    marker.write_text("failed once")
+    sys.exit("node timed out during startup")  # what Ray's node start does on a busy machine
+handler = type("Ok", (http.server.BaseHTTPRequestHandler,), {"do_GET": lambda self: (self.send_response(200), self.end_headers())})
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+"""
+
+
+def test_a_service_that_exits_before_it_is_healthy_is_started_again(tmp_path):
+    port = free_port()
+    config = run_local.RunConfig.from_env(_env(tmp_path, "web") | {"AGRORISK_RUN_STOP_TIMEOUT_S": "5"})
+    service = run_local.Service(
+        "web", [sys.executable, "-c", FLAKY_SERVER, str(port), str(tmp_path / "failed")],
+        f"http://127.0.0.1:{port}/", {"flaky": f"http://127.0.0.1:{port}/"},
+    )  # fmt: skip
+    (config.run_dir / "logs").mkdir(parents=True)
+    env = run_local.base_env("test-run")
+    said = []
+    run_local._launch(service, config, env, said.append)
+    try:
+        run_local._start_until_healthy(service, config, env, said.append)
+        assert run_local.healthy(service.health_url)
+        assert any(
+            "exited before it was healthy (attempt 1/3); starting it again" in line for line in said
+        ), said
+        assert sum(line.startswith("started web") for line in said) == 2
+        assert "node timed out during startup" in service.log_file(config.run_dir).read_text()
+    finally:
+        run_local.stop(config, say=said.append)
+    assert not run_local._marked_pids("test-run")
+
+
+def test_a_service_that_never_comes_up_fails_after_the_configured_attempts(tmp_path):
+    env_vars = _env(tmp_path, "web") | {
+        "AGRORISK_RUN_START_ATTEMPTS": "2",
+        "AGRORISK_RUN_STOP_TIMEOUT_S": "5",
+    }
+    config = run_local.RunConfig.from_env(env_vars)
+    service = run_local.Service(
+        "web", [sys.executable, "-c", "raise SystemExit('no luck')"], "http://127.0.0.1:9/", {}
+    )
+    (config.run_dir / "logs").mkdir(parents=True)
+    env = run_local.base_env("test-run-2")
+    run_local._launch(service, config, env, lambda _: None)
+    with pytest.raises(
+        run_local.RunError, match=r"(?s)web exited before it was healthy.*no luck.*after 2 attempts"
+    ):
+        run_local._start_until_healthy(service, config, env, lambda _: None)
+
+
+@pytest.mark.slow
+def test_a_service_that_dies_while_running_is_restarted(tmp_path):
+    env = _env(tmp_path, "web")
+    launcher = subprocess.Popen(
+        [sys.executable, "-u", str(SCRIPT), "start"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = launcher.stdout.readline()
+            assert line, f"the launcher ended early: {''.join(lines)}"
+            lines.append(line)
+        first, _ = run_local.read_pid_file(tmp_path / "run" / "web.pid")
+        os.killpg(first, signal.SIGKILL)  # Gradio crashes
+        crashed_at = len(lines)
+        while not any(line.startswith("healthy web") for line in lines[crashed_at:]):
+            line = launcher.stdout.readline()
+            assert line, f"the launcher ended early: {''.join(lines)}"
+            lines.append(line)
+        output = "".join(lines)
+        assert "web stopped unexpectedly; restart 1/5" in output
+        second, _ = run_local.read_pid_file(tmp_path / "run" / "web.pid")
+        assert second != first and run_local._alive(second)
+        assert run_local.healthy(f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/healthz")
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        rest, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0, rest
+    assert not list((tmp_path / "run").glob("*.pid"))

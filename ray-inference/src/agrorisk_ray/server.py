@@ -52,6 +52,10 @@ def start(settings: Settings, storage: StorageSettings) -> str:
             ray.init(address=settings.address)
         else:
             os.environ.update(ingress_environment(settings))
+            # Serve kills a proxy that is not ready in 5 s and serve.run then fails: on a busy
+            # 2-core machine (CI, training beside it) it takes longer. Wait longer by default.
+            os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+            os.environ.setdefault("RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S", "30")
             ray.init(
                 num_cpus=settings.num_cpus,
                 include_dashboard=False,
