@@ -39,6 +39,10 @@ class RunError(RuntimeError):
     """A readable reason why the local stack cannot start or stop; printed as one line."""
 
 
+class ServiceExited(RunError):
+    """The service's process ended before it answered its health URL."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Where the local stack runs, from AGRORISK_RUN_* variables."""
@@ -428,10 +432,6 @@ def _start_until_healthy(
             _end_service(service, config, env)
             time.sleep(2.0 * attempt)
             _launch(service, config, env, say)
-
-
-class ServiceExited(RunError):
-    """The service's process ended before it answered its health URL."""
 
 
 def _wait_healthy(service: Service, config: RunConfig) -> None:
