@@ -3,9 +3,12 @@
     python scripts/run_local.py start [--detach]   # Ray Serve, backend, Gradio, Dagster; prints the URLs
     python scripts/run_local.py status             # which are running and healthy
     python scripts/run_local.py stop               # what `make down` does when there is no Docker
+    python scripts/run_local.py restart backend    # one service again (`make restart SERVICE=backend`)
 
 Embedded defaults: the local registry folder (.agrorisk/registry), W&B offline, SQLite for Dagster,
-a local Ray instance, PyTriton when asked for (AGRORISK_RUN_SERVICES=...,triton). Each service runs in
+a local Ray instance, Label Studio (its own venv, when installed) and optuna-dashboard, PyTriton when
+asked for (AGRORISK_RUN_SERVICES=...,triton). The backend's admin key and Label Studio's password are
+generated once into .agrorisk/ (mode 0600) unless set. Each service runs in
 its own process group; pids go to .agrorisk/run/<service>.pid and output to .agrorisk/run/logs/.
 Ports and the service list come from AGRORISK_RUN_* variables (see `--help`).
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,12 +31,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SERVICES = ("ray", "backend", "web", "dagster")
-KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster")
-DEFAULT_PORTS = {"ray": 8000, "triton": 8100, "backend": 8080, "web": 7860, "dagster": 3000}
+DEFAULT_SERVICES = ("ray", "backend", "web", "dagster", "labelstudio", "optuna")
+KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster", "labelstudio", "optuna")
+DEFAULT_PORTS = {
+    "ray": 8000,
+    "triton": 8100,
+    "backend": 8080,
+    "web": 7860,
+    "dagster": 3000,
+    "labelstudio": 8089,
+    "optuna": 8084,
+}
+LABEL_STUDIO_USER = "admin@agrorisk.local"
 RUN_MARKER = "AGRORISK_RUN_ID"
+ADMIN_KEY_ENV = "AGRORISK_BACKEND_ADMIN_API_KEY"
+ADMIN_KEY_FILE = "admin-key"  # in the data folder (.agrorisk/), mode 0600
+LABEL_STUDIO_PASSWORD_FILE = "label-studio-password"
 SERVICE_MARKER = "AGRORISK_RUN_SERVICE"
 STOPPING = "stopping"  # a file in the run folder while `stop` runs
+RESTARTING = "restarting-{}"  # a file in the run folder while `restart` works on one service
 
 
 class RunError(RuntimeError):
@@ -129,6 +146,11 @@ def build_services(config: RunConfig) -> list[Service]:
     links = {"gradio": config.url("web"), "swagger": config.url("backend", "/docs")}
     if "dagster" in config.services:
         links["dagster"] = config.url("dagster")
+    if "labelstudio" in config.services:
+        links["label_studio"] = config.url("labelstudio")
+    if "optuna" in config.services:
+        links["optuna_dashboard"] = config.url("optuna", "/dashboard/")
+    data = config.run_dir.parent
     if "triton" in config.services:
         links["triton_metrics"] = f"http://{host}:{config.ports['triton'] + 2}/metrics"
     catalog = {
@@ -172,6 +194,7 @@ def build_services(config: RunConfig) -> list[Service]:
                 "AGRORISK_BACKEND_RAY_URL": config.url("ray").rstrip("/"),
                 "AGRORISK_BACKEND_TRITON_URL": config.url("triton").rstrip("/"),
                 "AGRORISK_BACKEND_LINKS": json.dumps(links),
+                ADMIN_KEY_ENV: os.environ.get(ADMIN_KEY_ENV) or stored_secret(data / ADMIN_KEY_FILE),
             },
         ),
         "web": Service(
@@ -199,10 +222,85 @@ def build_services(config: RunConfig) -> list[Service]:
             ],
             config.url("dagster", "/server_info"),
             {"Dagster": config.url("dagster")},
-            {"DAGSTER_HOME": str(config.run_dir.parent / "dagster")},
+            {"DAGSTER_HOME": str(data / "dagster")},
+        ),
+        "labelstudio": Service(
+            "labelstudio",
+            [
+                str(label_studio_bin()),
+                "start",
+                "--no-browser",
+                "--host",
+                host,
+                "--port",
+                str(config.ports["labelstudio"]),
+                "--data-dir",
+                str(data / "label-studio"),
+            ],  # fmt: skip
+            config.url("labelstudio", "/health"),
+            {"Label Studio": config.url("labelstudio")},
+            {
+                "LABEL_STUDIO_USERNAME": LABEL_STUDIO_USER,
+                "LABEL_STUDIO_PASSWORD": stored_secret(data / LABEL_STUDIO_PASSWORD_FILE),
+                "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+                "LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED": "true",
+                "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(REPO),
+                "COLLECT_ANALYTICS": "false",
+            },
+        ),
+        "optuna": Service(
+            "optuna",
+            [
+                _tool("optuna-dashboard"),
+                optuna_storage(),
+                "--host",
+                host,
+                "--port",
+                str(config.ports["optuna"]),
+            ],
+            config.url("optuna", "/dashboard/"),
+            {"Optuna dashboard": config.url("optuna", "/dashboard/")},
         ),
     }
     return [catalog[name] for name in config.services]
+
+
+def stored_secret(path: Path) -> str:
+    """A random secret kept in a file only its owner can read (mode 0600): read, or created once."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(24)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(value + "\n")
+        return value
+
+
+def label_studio_bin() -> Path:
+    """The Label Studio server of its own venv (dataset-labeling/scripts/install-label-studio.sh)."""
+    return Path(os.environ.get("LABEL_STUDIO_VENV") or REPO / ".venv-labelstudio") / "bin" / "label-studio"
+
+
+def optuna_storage() -> str:
+    """The study storage `agrorisk-train tune` writes to (AGRORISK_TRAIN_OPTUNA_STORAGE); a relative
+    SQLite file is under the repository, like the CLI run from it."""
+    url = os.environ.get("AGRORISK_TRAIN_OPTUNA_STORAGE") or "sqlite:///runs/optuna.db"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{REPO / url.removeprefix('sqlite:///')}"
+    return url
+
+
+def _create_optuna_storage(url: str) -> None:
+    """optuna-dashboard fails on an SQLite file without Optuna's tables: create them first."""
+    if url.startswith("sqlite:///"):
+        import optuna
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            optuna.storages.RDBStorage(url)
+        except Exception as exc:  # noqa: BLE001 - any storage failure is one readable line
+            raise RunError(f"AGRORISK_TRAIN_OPTUNA_STORAGE={url}: {exc}") from None
 
 
 def base_env(run_id: str) -> dict[str, str]:
@@ -355,6 +453,11 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
             "Gemini still works in the meantime."
         )
         services = tuple(s for s in services if s != "ray")
+    if "labelstudio" in services and not label_studio_bin().exists():
+        say(
+            f"!! Label Studio is not installed ({label_studio_bin()}): `make test-deps` installs it; not started."
+        )
+        services = tuple(s for s in services if s != "labelstudio")
     config = RunConfig(**{**config.__dict__, "services": services})
     plan = build_services(config)
     busy = [
@@ -371,6 +474,8 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
     if busy:
         raise RunError(f"in use: {'; '.join(busy)}")
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    if "optuna" in config.services:
+        _create_optuna_storage(optuna_storage())
     for service in plan:
         for name, value in service.env.items():
             if name == "DAGSTER_HOME":
@@ -525,13 +630,44 @@ def status(config: RunConfig) -> dict[str, dict]:
     }
 
 
-def _print_urls(plan: list[Service]) -> None:
+def _print_urls(config: RunConfig, plan: list[Service]) -> None:
     width = max(len(label) for s in plan for label in s.urls)
     print("\nAgroRisk is running:")
     for service in plan:
         for label, url in service.urls.items():
             if url:
                 print(f"  {label:<{width}}  {url}")
+    names = {s.name for s in plan}
+    if "backend" in names and not os.environ.get(ADMIN_KEY_ENV):
+        print(f"Admin key (X-API-Key header of /v1/admin/*): {config.run_dir.parent / ADMIN_KEY_FILE}")
+    if "labelstudio" in names:
+        print(f"Label Studio login: {LABEL_STUDIO_USER}, password in "
+              f"{config.run_dir.parent / LABEL_STUDIO_PASSWORD_FILE}")  # fmt: skip
+
+
+def restart(config: RunConfig, name: str, say: Callable[[str], None] = print) -> Service:
+    """Stop one service of the running stack and start it again with the same run id; waits until
+    healthy. The foreground supervisor leaves it alone meanwhile (a marker file)."""
+    if name not in KNOWN_SERVICES:
+        raise RunError(f"unknown service {name!r} (known: {', '.join(KNOWN_SERVICES)})")
+    entry = read_pid_file(config.run_dir / f"{name}.pid")
+    if entry is None:
+        raise RunError(f"{name} is not part of the running stack (`make run` starts it)")
+    stack = tuple(n for n in KNOWN_SERVICES if (config.run_dir / f"{n}.pid").exists())
+    service = next(
+        s for s in build_services(RunConfig(**{**config.__dict__, "services": stack})) if s.name == name
+    )
+    marker = config.run_dir / RESTARTING.format(name)
+    marker.touch()
+    try:
+        env = base_env(entry[1] or uuid.uuid4().hex)
+        _end_service(service, config, env)
+        _launch(service, config, env, say)
+        _start_until_healthy(service, config, env, say)
+    finally:
+        marker.unlink(missing_ok=True)
+    say(f"healthy {service.name}: {service.health_url}")
+    return service
 
 
 def _interrupt(*_: object) -> None:
@@ -551,7 +687,11 @@ def _serve_foreground(config: RunConfig, plan: list[Service]) -> int:
             if (config.run_dir / STOPPING).exists() or not any(config.run_dir.glob("*.pid")):
                 return 0  # `make down` is stopping us
             alive = running(config)
-            dead = [s for s in plan if s.name not in alive]
+            dead = [
+                s
+                for s in plan
+                if s.name not in alive and not (config.run_dir / RESTARTING.format(s.name)).exists()
+            ]
             if not dead:
                 continue
             service = dead[0]
@@ -589,9 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run_local.py",
         description=__doc__.split("\n\n")[0]
-        + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster; add triton for PyTriton), "
-        "AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, backend 8080, web 7860, "
-        "dagster 3000), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
+        + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster,labelstudio,optuna; add "
+        "triton for PyTriton), AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, "
+        "backend 8080, web 7860, dagster 3000, labelstudio 8089, optuna 8084), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
         "AGRORISK_RUN_START_ATTEMPTS (3: a service that exits before it is healthy is started again), "
         "AGRORISK_RUN_MAX_RESTARTS (5: a service that dies later is restarted with backoff).",
     )
@@ -600,12 +740,17 @@ def main(argv: list[str] | None = None) -> int:
     start_parser.add_argument("--detach", action="store_true", help="return once healthy, leave them running")
     commands.add_parser("stop", help="stop the services started by `start` (pid files)")
     commands.add_parser("status", help="show which services run and answer their health URL")
+    restart_parser = commands.add_parser("restart", help="restart one service of the running stack")
+    restart_parser.add_argument("service", choices=KNOWN_SERVICES, help="which one")
     args = parser.parse_args(argv)
     try:
         config = RunConfig.from_env()
         if args.command == "stop":
             if not stop(config):
                 print("no local AgroRisk services are running")
+            return 0
+        if args.command == "restart":
+            restart(config, args.service)
             return 0
         if args.command == "status":
             report = status(config)
@@ -618,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {name:<8} {shown}" + (f" (pid {state['pid']})" if state["pid"] else ""))
             return 0 if all(s["healthy"] for s in report.values()) else 1
         plan = start(config)
-        _print_urls(plan)
+        _print_urls(config, plan)
         return 0 if args.detach else _serve_foreground(config, plan)
     except RunError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from stack_support import REPO
 
@@ -36,7 +38,8 @@ def _env(tmp_path: Path, services: str, registry: Path | None = None) -> dict[st
         AGRORISK_PIPELINE_WORK_DIR=str(tmp_path / "pipeline"),
         AGRORISK_PIPELINE_PREDICTION_LOG_DIR=str(tmp_path / "backend" / "prediction-log"),
     )
-    for name in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS"):
+    env["AGRORISK_TRAIN_OPTUNA_STORAGE"] = f"sqlite:///{tmp_path / 'optuna.db'}"
+    for name in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS", "LABELSTUDIO", "OPTUNA"):
         env[f"AGRORISK_RUN_{name}_PORT"] = str(free_port())
     for name in ("HAPROXY_STATS", "HAPROXY_METRICS", "FALLBACK_PROXY"):
         env[f"AGRORISK_RAY_{name}_PORT"] = str(free_port())
@@ -161,24 +164,82 @@ def test_a_busy_haproxy_port_of_ray_is_named_before_anything_starts(tmp_path, sm
     assert not list((tmp_path / "run").glob("*.pid"))
 
 
+# The page title each UI of the Services tab answers with (its own page, not an error page).
+SERVICE_TITLES = {
+    "gradio": "AgroRisk",
+    "swagger": "Swagger UI",
+    "dagster": "Dagster",
+    "label_studio": "Label Studio",
+    "optuna_dashboard": "Optuna Dashboard",
+}
+
+
+def _open_every_service_link(web_url: str) -> dict[str, str]:
+    """In Chromium: Gradio's Services tab, then every link in it; name -> the page title it opened."""
+    from playwright.sync_api import expect, sync_playwright
+
+    titles = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(web_url)
+        page.locator("#tab-services-button").click()
+        expect(page.locator("#services-links li[data-state=up]").first).to_be_visible(timeout=30_000)
+        states = {
+            a.get_attribute("data-service"): li.get_attribute("data-state")
+            for li in page.locator("#services-links li").all()
+            for a in li.locator("a").all()
+        }
+        assert states and set(states.values()) == {"up"}, states
+        for link in page.locator("#services-links a").all():
+            name, url = link.get_attribute("data-service"), link.get_attribute("href")
+            tab = browser.new_page()
+            response = tab.goto(url)
+            assert response is not None and response.status == 200, (name, url, response and response.status)
+            expect(tab).to_have_title(re.compile(re.escape(SERVICE_TITLES[name])), timeout=30_000)
+            titles[name] = tab.title()
+            tab.close()
+        browser.close()
+    return titles
+
+
 @pytest.mark.slow
 def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_path, smoke_registry):
     from gradio_client import Client, handle_file
 
     from agrorisk_common.procedural import draw_leaf
 
-    env = _env(tmp_path, "ray,backend,web,dagster", registry=smoke_registry)
+    services = ["ray", "backend", "web", "dagster", "optuna"]
+    if run_local.label_studio_bin().exists():  # `make test-deps` installs it; CI always has it
+        services.append("labelstudio")
+    env = _env(tmp_path, ",".join(services), registry=smoke_registry)
     started = _script("start", "--detach", env=env, timeout=600)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        for name in ("Gradio", "Swagger", "Dagster", "Ray Serve"):
+        for name in ("Gradio", "Swagger", "Dagster", "Ray Serve", "Optuna dashboard", "Admin key"):
             assert name in started.stdout
         status = _script("status", env=env)
-        assert status.returncode == 0 and status.stdout.count("healthy (pid") == 4, status.stdout
+        assert status.returncode == 0 and status.stdout.count("healthy (pid") == len(services), status.stdout
+
+        key_file = tmp_path / "admin-key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        backend = f"http://127.0.0.1:{env['AGRORISK_RUN_BACKEND_PORT']}"
+        assert httpx.post(f"{backend}/v1/admin/promote", json={}).status_code == 401
+        admin = httpx.post(
+            f"{backend}/v1/admin/promote", json={}, headers={"X-API-Key": key_file.read_text().strip()}
+        )
+        assert admin.status_code == 422, admin.text  # past the key check: the empty body is refused
+
+        web_url = f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/"
+        titles = _open_every_service_link(web_url)
+        expected = {"gradio", "swagger", "dagster", "optuna_dashboard"} | (
+            {"label_studio"} if "labelstudio" in services else set()
+        )
+        assert set(titles) == expected, titles
 
         image, _ = draw_leaf(0, random.Random(3), size=320)
         image.save(tmp_path / "leaf.jpg")
-        client = Client(f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/", verbose=False)
+        client = Client(web_url, verbose=False)
         outputs = client.predict(handle_file(str(tmp_path / "leaf.jpg")), api_name="/run_compare")
         local_summary = outputs[2]
         assert "`v1`" in local_summary, local_summary  # the local model (Ray Serve) answered with v1
@@ -187,7 +248,7 @@ def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_
         run_id = (run_local.read_pid_file(tmp_path / "run" / "ray.pid") or (0, ""))[1]
         stopped = _script("stop", env=env, timeout=300)
     assert stopped.returncode == 0
-    assert {"stopped ray", "stopped backend", "stopped web", "stopped dagster"} <= {
+    assert {f"stopped {name}" for name in services} <= {
         " ".join(line.split()[:2]) for line in stopped.stdout.splitlines()
     }
     assert run_id and not _run_processes(run_id), "processes of the run survived `stop`"
@@ -271,8 +332,18 @@ def test_a_service_that_dies_while_running_is_restarted(tmp_path):
         second, _ = run_local.read_pid_file(tmp_path / "run" / "web.pid")
         assert second != first and run_local._alive(second)
         assert run_local.healthy(f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/healthz")
+
+        restarted = _script("restart", "web", env=env, timeout=300)  # `make restart SERVICE=web`
+        assert restarted.returncode == 0 and "healthy web" in restarted.stdout, (
+            restarted.stdout + restarted.stderr
+        )
+        third, _ = run_local.read_pid_file(tmp_path / "run" / "web.pid")
+        assert third != second and run_local._alive(third) and not run_local._alive(second)
+        unknown = _script("restart", "frontend", env=env)
+        assert unknown.returncode != 0 and "frontend" in unknown.stderr
     finally:
         launcher.send_signal(signal.SIGINT)
         rest, _ = launcher.communicate(timeout=60)
     assert launcher.returncode == 0, rest
+    assert "restart 2/5" not in rest, "the supervisor restarted what `restart` had restarted"
     assert not list((tmp_path / "run").glob("*.pid"))

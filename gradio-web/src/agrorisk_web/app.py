@@ -13,7 +13,7 @@ from fastapi import FastAPI  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from agrorisk_common.annotate import annotate  # noqa: E402
-from agrorisk_web import views  # noqa: E402
+from agrorisk_web import service_state, views  # noqa: E402
 from agrorisk_web.backend_client import BackendClient, BackendError  # noqa: E402
 from agrorisk_web.examples import example_photos  # noqa: E402
 from agrorisk_web.settings import Settings  # noqa: E402
@@ -107,7 +107,8 @@ def build_demo(settings: Settings) -> gr.Blocks:
 
     async def load_links():
         try:
-            return views.links_html(await backend.links())
+            links = await backend.links()
+            return views.links_html(links, await service_state.probe(links))
         except BackendError as exc:
             return f"<p>⚠ {exc}</p>"
 
@@ -205,6 +206,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
             )
         with gr.Tab("Сервіси / Services", elem_id="tab-services"):
             links = gr.HTML(elem_id="services-links")
+            refresh_links = gr.Button("Оновити стан / Refresh state", elem_id="refresh-links", size="sm")
 
         compare_button.click(
             run_compare,
@@ -231,6 +233,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk, photo_crop])
         demo.load(load_models, outputs=[models_summary, models_table])
         demo.load(load_links, outputs=links)
+        refresh_links.click(load_links, outputs=links)
     return demo
 
 

@@ -254,10 +254,23 @@ SERVICE_NAMES = {
 }
 
 
-def links_html(links: dict[str, str]) -> str:
-    items = "".join(
-        f'<li><a href="{escape(url)}" target="_blank" rel="noopener" data-service="{escape(name)}">'
-        f"{escape(SERVICE_NAMES.get(name, name))}</a> <code>{escape(url)}</code></li>"
-        for name, url in links.items()
-    )
-    return f'<ul class="service-links">{items}</ul>'
+STATE_MARKS = {
+    True: ("up", "● працює / up"),
+    False: ("down", "○ не відповідає / down"),
+    None: ("unknown", ""),
+}
+
+
+def links_html(links: dict[str, str], states: dict[str, bool | None] | None = None) -> str:
+    """The Services tab: one link per UI with its live state (when it was probed)."""
+    states = states or {}
+
+    def item(name: str, url: str) -> str:
+        state, mark = STATE_MARKS[states.get(name)]
+        return (
+            f'<li data-state="{state}"><a href="{escape(url)}" target="_blank" rel="noopener" '
+            f'data-service="{escape(name)}">{escape(SERVICE_NAMES.get(name, name))}</a> '
+            f'<code>{escape(url)}</code> <span class="service-state">{mark}</span></li>'
+        )
+
+    return f'<ul class="service-links">{"".join(item(n, u) for n, u in links.items())}</ul>'
