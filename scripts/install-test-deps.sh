@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the outside parts the test suite starts for real, when they are missing:
 # Label Studio in its own venv, Debian chromium (browser tests), nginx (gateway tests) and
-# PostgreSQL (Optuna's shared-study storage).
+# PostgreSQL (Optuna's shared-study storage), Prometheus (`make run` scrapes every service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -d /usr/lib/postgresql ] || missing+=(postgresql)
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+[ -x /usr/bin/prometheus-pushgateway ] || missing+=(prometheus-pushgateway)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
     echo "install-test-deps: need ${missing[*]} (apt-get) but not root and no sudo; those tests will skip" >&2

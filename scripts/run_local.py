@@ -1,12 +1,14 @@
 """`make run`: the AgroRisk services as local processes, for machines without Docker.
 
-    python scripts/run_local.py start [--detach]   # Ray Serve, backend, Gradio, Dagster; prints the URLs
+    python scripts/run_local.py start [--detach]   # every service (below); prints the URLs
     python scripts/run_local.py status             # which are running and healthy
     python scripts/run_local.py stop               # what `make down` does when there is no Docker
     python scripts/run_local.py restart backend    # one service again (`make restart SERVICE=backend`)
 
 Embedded defaults: the local registry folder (.agrorisk/registry), W&B offline, SQLite for Dagster,
-a local Ray instance, Label Studio (its own venv, when installed) and optuna-dashboard, PyTriton when
+a local Ray instance, Label Studio (its own venv, when installed), optuna-dashboard, Prometheus and its
+Pushgateway (Debian's packages, when installed; Prometheus scrapes every service and loads
+deploy/prometheus/alerts.yml; Dagster pushes drift to the Pushgateway), PyTriton when
 asked for (AGRORISK_RUN_SERVICES=...,triton). The backend's admin key and Label Studio's password are
 generated once into .agrorisk/ (mode 0600) unless set. Each service runs in
 its own process group; pids go to .agrorisk/run/<service>.pid and output to .agrorisk/run/logs/.
@@ -31,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SERVICES = ("ray", "backend", "web", "dagster", "labelstudio", "optuna")
-KNOWN_SERVICES = ("ray", "triton", "backend", "web", "dagster", "labelstudio", "optuna")
+DEFAULT_SERVICES = ("ray", "backend", "web", "dagster", "labelstudio", "optuna", "pushgateway", "prometheus")
+KNOWN_SERVICES = (
+    "ray", "triton", "backend", "web", "dagster", "labelstudio", "optuna", "pushgateway", "prometheus",
+)  # fmt: skip
 DEFAULT_PORTS = {
     "ray": 8000,
     "triton": 8100,
@@ -41,7 +45,13 @@ DEFAULT_PORTS = {
     "dagster": 3000,
     "labelstudio": 8089,
     "optuna": 8084,
+    "pushgateway": 9091,
+    "prometheus": 9090,
 }
+# Debian's packages (make test-deps installs them)
+PROMETHEUS = Path("/usr/bin/prometheus")
+PUSHGATEWAY = Path("/usr/bin/prometheus-pushgateway")
+ALERT_RULES = REPO / "deploy" / "prometheus" / "alerts.yml"
 LABEL_STUDIO_USER = "admin@agrorisk.local"
 RUN_MARKER = "AGRORISK_RUN_ID"
 ADMIN_KEY_ENV = "AGRORISK_BACKEND_ADMIN_API_KEY"
@@ -150,6 +160,8 @@ def build_services(config: RunConfig) -> list[Service]:
         links["label_studio"] = config.url("labelstudio")
     if "optuna" in config.services:
         links["optuna_dashboard"] = config.url("optuna", "/dashboard/")
+    if "prometheus" in config.services:
+        links["prometheus"] = config.url("prometheus")
     data = config.run_dir.parent
     if "triton" in config.services:
         links["triton_metrics"] = f"http://{host}:{config.ports['triton'] + 2}/metrics"
@@ -222,7 +234,18 @@ def build_services(config: RunConfig) -> list[Service]:
             ],
             config.url("dagster", "/server_info"),
             {"Dagster": config.url("dagster")},
-            {"DAGSTER_HOME": str(data / "dagster")},
+            {"DAGSTER_HOME": str(data / "dagster")}
+            | (
+                {"AGRORISK_PIPELINE_PUSHGATEWAY_URL": config.url("pushgateway")}
+                if "pushgateway" in config.services
+                else {}
+            ),
+        ),
+        "pushgateway": Service(
+            "pushgateway",
+            [str(PUSHGATEWAY), f"--web.listen-address={host}:{config.ports['pushgateway']}"],
+            config.url("pushgateway", "/-/ready"),
+            {"Pushgateway (drift from Dagster)": config.url("pushgateway")},
         ),
         "labelstudio": Service(
             "labelstudio",
@@ -260,6 +283,17 @@ def build_services(config: RunConfig) -> list[Service]:
             ],
             config.url("optuna", "/dashboard/"),
             {"Optuna dashboard": config.url("optuna", "/dashboard/")},
+        ),
+        "prometheus": Service(
+            "prometheus",
+            [
+                str(PROMETHEUS),
+                f"--config.file={config.run_dir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={data / 'prometheus'}",
+                f"--web.listen-address={host}:{config.ports['prometheus']}",
+            ],
+            config.url("prometheus", "/-/ready"),
+            {"Prometheus": config.url("prometheus")},
         ),
     }
     return [catalog[name] for name in config.services]
@@ -301,6 +335,34 @@ def _create_optuna_storage(url: str) -> None:
             optuna.storages.RDBStorage(url)
         except Exception as exc:  # noqa: BLE001 - any storage failure is one readable line
             raise RunError(f"AGRORISK_TRAIN_OPTUNA_STORAGE={url}: {exc}") from None
+
+
+def prometheus_config(config: RunConfig) -> str:
+    """Prometheus' scrape targets in this run (backend, Ray's metrics and HAProxy's, Triton, the
+    Pushgateway Dagster pushes drift to) and the alert rules of the compose stack, as YAML."""
+    import yaml
+
+    host = config.host
+    targets = {}
+    if "backend" in config.services:
+        targets["backend"] = f"{host}:{config.ports['backend']}"
+    if "ray" in config.services:
+        targets["ray"] = f"{host}:{config.ray_metrics_port}"
+        haproxy = ray_ingress_ports().get("AGRORISK_RAY_HAPROXY_METRICS_PORT")
+        if haproxy:
+            targets["ray-haproxy"] = f"{host}:{haproxy}"
+    if "triton" in config.services:
+        targets["triton"] = f"{host}:{config.ports['triton'] + 2}"
+    if "pushgateway" in config.services:
+        targets["pushgateway"] = f"{host}:{config.ports['pushgateway']}"
+    return yaml.safe_dump({
+        "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
+        "rule_files": [str(ALERT_RULES)],
+        "scrape_configs": [
+            {"job_name": job, "honor_labels": True, "static_configs": [{"targets": [target]}]}
+            for job, target in targets.items()
+        ],
+    })  # fmt: skip
 
 
 def base_env(run_id: str) -> dict[str, str]:
@@ -453,6 +515,10 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
             "Gemini still works in the meantime."
         )
         services = tuple(s for s in services if s != "ray")
+    for name, binary in (("prometheus", PROMETHEUS), ("pushgateway", PUSHGATEWAY)):
+        if name in services and not binary.exists():
+            say(f"!! {binary.name} is not installed ({binary}): `make test-deps` installs it; not started.")
+            services = tuple(s for s in services if s != name)
     if "labelstudio" in services and not label_studio_bin().exists():
         say(
             f"!! Label Studio is not installed ({label_studio_bin()}): `make test-deps` installs it; not started."
@@ -476,6 +542,8 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
     if "optuna" in config.services:
         _create_optuna_storage(optuna_storage())
+    if "prometheus" in config.services:
+        (config.run_dir / "prometheus.yml").write_text(prometheus_config(config))
     for service in plan:
         for name, value in service.env.items():
             if name == "DAGSTER_HOME":
@@ -729,9 +797,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="run_local.py",
         description=__doc__.split("\n\n")[0]
-        + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster,labelstudio,optuna; add "
+        + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster,labelstudio,optuna,pushgateway,prometheus; add "
         "triton for PyTriton), AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, "
-        "backend 8080, web 7860, dagster 3000, labelstudio 8089, optuna 8084), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
+        "backend 8080, web 7860, dagster 3000, labelstudio 8089, optuna 8084, pushgateway 9091, prometheus 9090), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
         "AGRORISK_RUN_START_ATTEMPTS (3: a service that exits before it is healthy is started again), "
         "AGRORISK_RUN_MAX_RESTARTS (5: a service that dies later is restarted with backoff).",
     )

@@ -6,7 +6,7 @@ from PIL import Image
 
 from agrorisk_common.annotate import annotate, colour_of
 from agrorisk_common.catalog import load_catalog
-from agrorisk_web import views
+from agrorisk_web import service_state, views
 
 
 def card(risk_id="wheat-leaf-rust", **extra) -> dict:
@@ -217,3 +217,23 @@ def test_side_summary_carries_its_verdict_and_escapes_it():
         },
     )
     assert "✓ Ризиків &lt;b&gt;не&lt;/b&gt; знайдено." in summary
+
+
+def test_services_tab_shows_which_ui_answers_now():
+    import asyncio
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        links = {"gradio": f"http://127.0.0.1:{server.server_port}/", "dagster": "http://127.0.0.1:9/",
+                 "minio": "/minio/"}  # fmt: skip
+        states = asyncio.run(service_state.probe(links))
+    finally:
+        server.shutdown()
+    assert states == {"gradio": True, "dagster": False, "minio": None}
+    html = views.links_html(links, states)
+    assert '<li data-state="up"><a href="http://127.0.0.1' in html
+    assert 'data-state="down"' in html and "не відповідає / down" in html
+    assert '<li data-state="unknown"><a href="/minio/"' in html

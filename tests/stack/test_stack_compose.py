@@ -35,12 +35,15 @@ LISTENS = {
     "label-studio": {8080},
     "optuna-dashboard": {8080},
     "triton": {8000, 8001, 8002},
-    "ray": {8000, 8265, 6379},
+    "ray": {8000, 8265, 6379, 9101, 9102},
     "backend": {8080},
     "web": {7860},
     "dagster-code": {4000},
     "dagster-webserver": {3000},
     "nginx": {80},
+    "prometheus": {9090},
+    "pushgateway": {9091},
+    "grafana": {3000},
 }
 # Services that keep state, and where it lives: each must mount a named volume there.
 STATE = {
@@ -52,6 +55,8 @@ STATE = {
     "triton": "/models",
     "triton-sync": "/models",
     "backend": "/data/backend",
+    "prometheus": "/prometheus",
+    "grafana": "/var/lib/grafana",
     "dagster-code": "/data/dagster",
     "dagster-webserver": "/data/dagster",
     "dagster-daemon": "/data/dagster",

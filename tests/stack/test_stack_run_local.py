@@ -39,7 +39,17 @@ def _env(tmp_path: Path, services: str, registry: Path | None = None) -> dict[st
         AGRORISK_PIPELINE_PREDICTION_LOG_DIR=str(tmp_path / "backend" / "prediction-log"),
     )
     env["AGRORISK_TRAIN_OPTUNA_STORAGE"] = f"sqlite:///{tmp_path / 'optuna.db'}"
-    for name in ("RAY", "BACKEND", "WEB", "DAGSTER", "TRITON", "RAY_METRICS", "LABELSTUDIO", "OPTUNA"):
+    for name in (
+        "RAY",
+        "BACKEND",
+        "WEB",
+        "DAGSTER",
+        "TRITON",
+        "RAY_METRICS",
+        "LABELSTUDIO",
+        "OPTUNA",
+        "PROMETHEUS",
+    ):
         env[f"AGRORISK_RUN_{name}_PORT"] = str(free_port())
     for name in ("HAPROXY_STATS", "HAPROXY_METRICS", "FALLBACK_PROXY"):
         env[f"AGRORISK_RAY_{name}_PORT"] = str(free_port())
@@ -171,7 +181,19 @@ SERVICE_TITLES = {
     "dagster": "Dagster",
     "label_studio": "Label Studio",
     "optuna_dashboard": "Optuna Dashboard",
+    "prometheus": "Prometheus",
 }
+
+
+def _scraped_jobs(prometheus_url: str, jobs: set[str], timeout_s: float = 90) -> dict[str, str]:
+    """Prometheus' `up` per job once every job has been scraped (or the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = httpx.get(f"{prometheus_url}/api/v1/query", params={"query": "up"}).json()
+        up = {r["metric"]["job"]: r["value"][1] for r in answer["data"]["result"]}
+        if jobs <= {job for job, value in up.items() if value == "1"} or time.monotonic() > deadline:
+            return up
+        time.sleep(2)
 
 
 def _open_every_service_link(web_url: str) -> dict[str, str]:
@@ -210,8 +232,10 @@ def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_
     from agrorisk_common.procedural import draw_leaf
 
     services = ["ray", "backend", "web", "dagster", "optuna"]
-    if run_local.label_studio_bin().exists():  # `make test-deps` installs it; CI always has it
-        services.append("labelstudio")
+    # `make test-deps` installs both; CI always has them
+    optional = {"labelstudio": run_local.label_studio_bin(), "pushgateway": run_local.PUSHGATEWAY,
+                "prometheus": run_local.PROMETHEUS}  # fmt: skip
+    services += [name for name, binary in optional.items() if binary.exists()]
     env = _env(tmp_path, ",".join(services), registry=smoke_registry)
     started = _script("start", "--detach", env=env, timeout=600)
     try:
@@ -232,10 +256,14 @@ def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_
 
         web_url = f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/"
         titles = _open_every_service_link(web_url)
-        expected = {"gradio", "swagger", "dagster", "optuna_dashboard"} | (
-            {"label_studio"} if "labelstudio" in services else set()
-        )
+        expected = {"gradio", "swagger", "dagster", "optuna_dashboard"}
+        expected |= {"label_studio"} if "labelstudio" in services else set()
+        expected |= {"prometheus"} if "prometheus" in services else set()
         assert set(titles) == expected, titles
+        if "prometheus" in services:  # one series from each target: its `up` is 1
+            jobs = {"backend", "ray", "ray-haproxy", "pushgateway"}
+            up = _scraped_jobs(f"http://127.0.0.1:{env['AGRORISK_RUN_PROMETHEUS_PORT']}", jobs)
+            assert {job for job, value in up.items() if value == "1"} >= jobs, up
 
         image, _ = draw_leaf(0, random.Random(3), size=320)
         image.save(tmp_path / "leaf.jpg")

@@ -251,6 +251,8 @@ SERVICE_NAMES = {
     "ray_dashboard": "Ray dashboard",
     "triton_metrics": "Triton metrics",
     "optuna_dashboard": "Optuna dashboard (гіперпараметри / hyper-parameters)",
+    "prometheus": "Prometheus (метрики й сповіщення / metrics and alerts)",
+    "grafana": "Grafana (панелі / dashboards)",
 }
 
 

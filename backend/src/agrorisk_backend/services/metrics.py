@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from agrorisk_common.detection import Prediction
@@ -54,6 +56,22 @@ class BackendMetrics:
             registry=self.registry,
         )
         self.jobs_running = Gauge("agrorisk_jobs_running", "Batch jobs in progress", registry=self.registry)
+        self.gemini_breaker_open = Gauge(
+            "agrorisk_gemini_breaker_open",
+            "1 while Gemini's circuit breaker refuses calls",
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "agrorisk_model_info",
+            "The model version that answered last, per source (value 1)",
+            ["source", "version"],
+            registry=self.registry,
+        )
+        self._versions: dict[str, str] = {}
+
+    def watch_breaker(self, blocked: Callable[[], str | None]) -> None:
+        """Read the breaker's state at each scrape: `blocked()` is its refusal reason or None."""
+        self.gemini_breaker_open.set_function(lambda: float(blocked() is not None))
 
     def observe(self, prediction: Prediction) -> None:
         outcome = "error" if prediction.error else "ok"
@@ -63,6 +81,12 @@ class BackendMetrics:
         self.detections.labels(prediction.source).inc(len(prediction.detections))
         if prediction.cost_usd:
             self.cost_usd.labels(prediction.source).inc(prediction.cost_usd)
+        version = prediction.model_version
+        if version and self._versions.get(prediction.source) != version:
+            if prediction.source in self._versions:
+                self.model_info.remove(prediction.source, self._versions[prediction.source])
+            self._versions[prediction.source] = version
+            self.model_info.labels(prediction.source, version).set(1)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
