@@ -7,12 +7,12 @@ UV_BOOTSTRAP := .tools/bin/uv
 UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(UV_BOOTSTRAP))
 VENV := .venv
 PY := $(VENV)/bin/python
-PACKAGES := common minio-storage yolov11-train crawler gemini-integration dataset-labeling \
+PACKAGES := common minio-storage serving yolov11-train crawler gemini-integration dataset-labeling \
             triton-inference ray-inference backend gradio-web dagster-pipeline
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-deps lint format requirements requirements-check demo run up down logs ps \
+.PHONY: help install test test-deps lint format requirements requirements-check demo run up down restart logs ps \
         bootstrap bench docs clean starter-model
 
 help: ## list the targets
@@ -54,7 +54,7 @@ requirements-check: install ## fail when a requirements.txt is out of date with 
 	    echo "$$p/requirements.txt is out of date: run 'make requirements'"; status=1; fi; \
 	done; exit $$status
 
-demo: install ## the whole flow on one machine: photos -> dataset -> YOLO11 -> registry -> served; prints the URLs (DEMO_ARGS=...)
+demo: install ## the Dagster job `training` on real photos: dataset -> fine-tuned YOLO11 -> gate -> served winner; prints the URLs (DEMO_ARGS=...)
 	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 COMPOSE ?= docker compose
@@ -75,6 +75,10 @@ down: ## stop the stack (data stays in named volumes) and any `make run` process
 	@$(if $(HAVE_COMPOSE),$(COMPOSE) down,true)
 	@$(RUN_PY) scripts/run_local.py stop
 
+restart: ## restart one service (SERVICE=name): compose, else the local process of `make run`
+	@test -n "$(SERVICE)" || { echo "make restart: say which: make restart SERVICE=backend"; exit 1; }
+	@$(if $(HAVE_COMPOSE),$(COMPOSE) restart $(SERVICE),$(RUN_PY) scripts/run_local.py restart $(SERVICE))
+
 logs: ## follow the stack's logs (SERVICE=name for one); without Docker, the local processes' logs
 	@$(if $(HAVE_COMPOSE),$(COMPOSE) logs -f --tail=200 $(SERVICE),tail -n 50 -F .agrorisk/run/logs/$(or $(SERVICE),*).log)
 
@@ -82,7 +86,7 @@ ps: ## list the stack's services; without Docker, the local processes
 	@$(if $(HAVE_COMPOSE),$(COMPOSE) ps,$(RUN_PY) scripts/run_local.py status || true)
 
 bootstrap: ## create buckets, a Label Studio token, a first model if none (compose stack)
-	@$(if $(HAVE_COMPOSE),,echo "make bootstrap is for the compose stack; without Docker, make demo trains and registers a first model"; exit 1)
+	@$(if $(HAVE_COMPOSE),,echo "make bootstrap is for the compose stack; without Docker, make demo registers the starter model as the first production model"; exit 1)
 	$(COMPOSE) run --rm minio-init
 	$(COMPOSE) --profile tools run --rm bootstrap
 	$(COMPOSE) run --rm triton-repo

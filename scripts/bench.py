@@ -22,6 +22,7 @@ BENCHMARKS = {
     "storage": ["agrorisk-models", "bench"],
     "crawler": ["agrorisk-crawl", "bench"],
     "training": ["agrorisk-train", "bench"],
+    "serving": ["agrorisk-serving", "bench", "--smoke-model"],
     "inference": ["agrorisk-ray", "bench", "--smoke-model", "--concurrency", "8", "--requests", "100"],
     "backend": ["agrorisk-backend", "bench"],
     "drift": ["agrorisk-pipeline", "bench"],

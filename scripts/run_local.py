@@ -81,6 +81,7 @@ class RunConfig:
     startup_timeout_s: float
     stop_timeout_s: float
     ray_metrics_port: int
+    ray_dashboard_port: int = 8265
     start_attempts: int = 3
     max_restarts: int = 5
 
@@ -117,6 +118,7 @@ class RunConfig:
             startup_timeout_s=number("AGRORISK_RUN_STARTUP_TIMEOUT_S", 240.0, float),
             stop_timeout_s=number("AGRORISK_RUN_STOP_TIMEOUT_S", 30.0, float),
             ray_metrics_port=number("AGRORISK_RUN_RAY_METRICS_PORT", 9101),
+            ray_dashboard_port=number("AGRORISK_RUN_RAY_DASHBOARD_PORT", 8265),
             start_attempts=max(1, number("AGRORISK_RUN_START_ATTEMPTS", 3)),
             max_restarts=max(0, number("AGRORISK_RUN_MAX_RESTARTS", 5)),
         )
@@ -162,6 +164,8 @@ def build_services(config: RunConfig) -> list[Service]:
         links["optuna_dashboard"] = config.url("optuna", "/dashboard/")
     if "prometheus" in config.services:
         links["prometheus"] = config.url("prometheus")
+    if "ray" in config.services:
+        links["ray_dashboard"] = f"http://{host}:{config.ray_dashboard_port}/"
     data = config.run_dir.parent
     if "triton" in config.services:
         links["triton_metrics"] = f"http://{host}:{config.ports['triton'] + 2}/metrics"
@@ -170,11 +174,12 @@ def build_services(config: RunConfig) -> list[Service]:
             "ray",
             [_tool("agrorisk-ray"), "serve"],
             config.url("ray", "/-/healthz"),
-            {"Ray Serve (POST /predict)": config.url("ray")},
+            {"Ray Serve (POST /predict)": config.url("ray"), "Ray dashboard": links.get("ray_dashboard", "")},
             {
                 "AGRORISK_RAY_HOST": host,
                 "AGRORISK_RAY_PORT": str(config.ports["ray"]),
                 "AGRORISK_RAY_METRICS_PORT": str(config.ray_metrics_port),
+                "AGRORISK_RAY_DASHBOARD_PORT": str(config.ray_dashboard_port),
                 "AGRORISK_RAY_NUM_REPLICAS": os.environ.get("AGRORISK_RAY_NUM_REPLICAS", "1"),
                 "RAY_AUTH_MODE": "disabled",
             },
@@ -537,6 +542,8 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
             for variable, port in ray_ingress_ports().items()
             if not _port_free("", port)
         ]
+        if not _port_free(config.host, config.ray_dashboard_port):
+            busy.append(f"Ray dashboard port {config.ray_dashboard_port} (set AGRORISK_RUN_RAY_DASHBOARD_PORT to move it)")
     if busy:
         raise RunError(f"in use: {'; '.join(busy)}")
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -799,7 +806,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0]
         + " Variables: AGRORISK_RUN_SERVICES (default ray,backend,web,dagster,labelstudio,optuna,pushgateway,prometheus; add "
         "triton for PyTriton), AGRORISK_RUN_HOST, AGRORISK_RUN_<SERVICE>_PORT (ray 8000, triton 8100, "
-        "backend 8080, web 7860, dagster 3000, labelstudio 8089, optuna 8084, pushgateway 9091, prometheus 9090), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
+        "backend 8080, web 7860, dagster 3000, labelstudio 8089, optuna 8084, pushgateway 9091, prometheus 9090), "
+        "AGRORISK_RUN_RAY_DASHBOARD_PORT (8265), AGRORISK_RUN_DIR, AGRORISK_RUN_STARTUP_TIMEOUT_S, AGRORISK_RUN_STOP_TIMEOUT_S, "
         "AGRORISK_RUN_START_ATTEMPTS (3: a service that exits before it is healthy is started again), "
         "AGRORISK_RUN_MAX_RESTARTS (5: a service that dies later is restarted with backoff).",
     )

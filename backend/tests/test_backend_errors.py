@@ -46,7 +46,19 @@ def test_every_documented_error_response_uses_the_one_error_body(client):
     assert {"403", "404", "413", "422"} <= set(spec["paths"]["/v1/jobs"]["post"]["responses"])
     assert "403" in spec["paths"]["/v1/admin/retrain"]["post"]["responses"]
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
-    assert documented >= 40
+    bodies = [op for ops in spec["paths"].values() for op in ops.values() if "requestBody" in op]
+    assert len(bodies) == 7 and all("400" in op["responses"] for op in bodies)
+    assert documented >= 47
+
+
+def test_the_schema_says_which_key_each_route_needs_and_which_photos_it_takes(make_client):
+    open_spec = make_client().get("/openapi.json").json()
+    keyed_spec = make_client(api_key="user-key").get("/openapi.json").json()
+    for spec, user_key in ((open_spec, [{}, {"APIKey": []}]), (keyed_spec, [{"APIKey": []}])):
+        assert spec["paths"]["/v1/risks"]["get"]["security"] == user_key
+        assert spec["paths"]["/v1/admin/promote"]["post"]["security"] == [{"AdminKey": []}]
+    upload = open_spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert "image/jpeg" in upload["encoding"]["file"]["contentType"]
 
 
 def test_a_bad_field_gets_a_readable_string_detail(client, leaf):
@@ -57,6 +69,8 @@ def test_a_bad_field_gets_a_readable_string_detail(client, leaf):
     assert body["detail"].startswith("verdict: Input should be 'right' or 'wrong'")
     missing = assert_error_body(client.post("/v1/compare", data={"x": "1"}), 422, "invalid_request")
     assert missing["detail"] == "file: Field required"
+    broken = client.post("/v1/admin/retrain", content=b"{", headers={"content-type": "application/json"})
+    assert assert_error_body(broken, 422, "invalid_request")["detail"] == "body: not valid JSON"
     long_query = assert_error_body(client.get("/v1/risks", params={"q": "x" * 300}), 422)
     assert "query.q" in long_query["detail"] and "200 characters" in long_query["detail"]
 

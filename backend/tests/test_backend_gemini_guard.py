@@ -98,6 +98,7 @@ def test_an_open_breaker_answers_for_gemini_at_once_and_readyz_is_degraded(make_
     assert ready.status_code == 200
     assert ready.json()["ready"] is True and ready.json()["status"] == "degraded"
     assert ready.json()["checks"]["gemini"].startswith("unavailable (circuit open after 2 failures")
+    assert "\nagrorisk_gemini_breaker_open 1.0" in client.get("/metrics").text  # the alert rule's series
 
 
 def test_the_breaker_closes_again_when_gemini_answers(make_client, fake_gemini, leaf):

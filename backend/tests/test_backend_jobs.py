@@ -1,19 +1,23 @@
-"""Batch jobs run off the request path and survive a slow Gemini."""
+"""Batch jobs run off the request path, survive a slow Gemini, and fail with a reason (never
+vanish) when the backend keeps dying under them."""
 
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import pytest
 
+from agrorisk_backend.services.job_store import MAX_RESTARTS, JobStore
 from agrorisk_gemini.testing import FakeReply
 
 
 def wait_for(client, job_id: str, timeout_s: float = 120) -> dict:
+    """Poll the job (`client` is a TestClient or an httpx.Client) until it is done or failed."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         job = client.get(f"/v1/jobs/{job_id}").json()
-        if job["status"] in ("done", "cancelled"):
+        if job["status"] in ("done", "failed"):
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish: {job}")
@@ -27,7 +31,7 @@ def test_job_answers_at_once_and_survives_a_slow_gemini(make_client, fake_gemini
     response = client.post("/v1/jobs", files=photos, data={"use_gemini": "true"})
     assert response.status_code == 202
     started = response.json()
-    assert started["total"] == 4 and started["status"] in ("queued", "running")
+    assert (started["total"], started["status"], started["restarts"]) == (4, "queued", 0)
 
     job = wait_for(client, started["id"])
     assert job["status"] == "done" and job["progress"] == 1.0
@@ -69,21 +73,57 @@ def test_unknown_job_is_404(client):
     assert response.status_code == 404 and "no job" in response.json()["detail"]
 
 
+def test_a_job_cut_off_by_a_crash_too_often_fails_with_a_reason(make_client, tmp_path, leaf):
+    data = tmp_path / "data"
+    photo = data / "jobs" / "j1" / "00000-leaf.jpg"
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(leaf)
+    store = JobStore(data / "jobs.sqlite3")
+    store.create("j1", False, [(photo.name, photo)], photo.parent)
+    for _ in range(MAX_RESTARTS):  # a crash while it runs, then a start that resumes it
+        assert store.claim_next().id == "j1"
+        assert store.recover().resumed == ["j1"]
+    store.claim_next()
+    store.close()  # and the process dies once more
+
+    job = make_client().get("/v1/jobs/j1").json()
+    assert (job["status"], job["restarts"], job["progress"]) == ("failed", MAX_RESTARTS, 1.0)
+    assert "stopped 3 times while this job was running" in job["error"]
+    assert job["items"][0]["status"] == "failed" and job["items"][0]["error"] == job["error"]
+    assert not photo.parent.exists()
+
+
 AWKWARD_NAMES = {
     "300-byte name": "a" * 296 + ".jpg",
     "NUL byte": "le\x00af.jpg",
     "parent folder": "../x.jpg",
     "130 Cyrillic letters": "ж" * 130 + ".jpg",
+    "decomposed Unicode and control characters": unicodedata.normalize("NFD", "йод\x1b\x7f.jpg"),
 }
+
+
+def raw_multipart(filename: str, data: bytes) -> tuple[bytes, dict[str, str]]:
+    """A multipart body whose filename carries its bytes as they are (UTF-8, a real NUL): httpx
+    would percent-escape the control characters."""
+    boundary = "agrorisk-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    )
+    return head.encode() + data + f"\r\n--{boundary}--\r\n".encode(), {
+        "content-type": f"multipart/form-data; boundary={boundary}"
+    }
 
 
 @pytest.mark.parametrize("filename", list(AWKWARD_NAMES.values()), ids=list(AWKWARD_NAMES))
 def test_awkward_upload_names_are_saved_safely_and_the_job_completes(client, leaf_jpeg, filename):
-    response = client.post("/v1/jobs", files=[("files", (filename, leaf_jpeg(0, 128, 0), "image/jpeg"))])
+    body, headers = raw_multipart(filename, leaf_jpeg(0, 128, 0))
+    response = client.post("/v1/jobs", content=body, headers=headers)
     assert response.status_code == 202, response.text
     job = wait_for(client, response.json()["id"])
     assert (job["status"], job["done"], job["failed"]) == ("done", 1, 0), job
     (item,) = job["items"]
     name = item["name"]
-    assert len(name.encode()) <= 255 and name.endswith(".jpg")
-    assert "/" not in name and "\x00" not in name and ".." not in name
+    assert len(name.encode()) <= 255 and name.endswith(".jpg") and unicodedata.is_normalized("NFC", name)
+    assert not any(unicodedata.category(ch) == "Cc" for ch in name)
+    assert "/" not in name and ".." not in name

@@ -133,6 +133,8 @@ def test_metrics_count_predictions_by_source(client, leaf):
     assert 'agrorisk_predictions_total{outcome="ok",source="gemini"} 1.0' in metrics
     assert 'agrorisk_http_requests_total{route="/v1/compare",status="200"} 1.0' in metrics
     assert "agrorisk_cost_usd_total" in metrics
+    assert 'agrorisk_model_info{source="yolo",version="v1"} 1.0' in metrics  # Grafana's model version
+    assert "\nagrorisk_gemini_breaker_open 0.0" in metrics
 
 
 def test_api_key_guards_v1_and_admin_routes(make_client):

@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 MODULE = "agrorisk_pipeline.definitions"
 ASSETS = {
     "risk_catalog", "crawled_images", "auto_labels", "labeled_dataset", "synthetic_topup", "dataset_version",
-    "trained_model", "tuned_params", "candidate_model", "evaluation", "production_model", "batch_inference",
+    "starter_model", "trained_model", "tuned_params", "candidate_model", "evaluation", "production_model", "batch_inference",
     "drift_report", "active_learning_queue",
 }  # fmt: skip
 # dagster maps SIGTERM to its SIGINT handler, and a child started from a non-interactive shell ignores SIGINT.

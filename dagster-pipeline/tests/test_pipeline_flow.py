@@ -1,8 +1,12 @@
-"""The asset graph materialized in-process on drawn leaves: a model version with its lineage lands in
-the registry; drifted logs fail the drift check and make the sensor request retraining; the quality
-gate keeps production when a candidate is not good enough."""
+"""The asset graph materialized in-process on drawn leaves: the starter model becomes the empty
+registry's production, a candidate of other classes with its lineage replaces it; retraining (the
+`training` job) fine-tunes production with replay, keeps the class set's frozen test split, and the
+gate keeps production when the candidate is not better; drifted logs fail the drift check and make the
+sensor request retraining."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -17,21 +21,23 @@ from agrorisk_pipeline.defs.resources import (
     WandbResource,
 )
 from agrorisk_pipeline.defs.sensors import retrain_on_drift, retrain_on_feedback
-from agrorisk_pipeline.flow import materialize_flow
+from agrorisk_pipeline.flow import materialize_flow, run_job
+from agrorisk_pipeline.frozen_split import alias_for
 from agrorisk_pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
 RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"]
+STARTER = Path(__file__).resolve().parents[2] / "models" / "starter" / "best.pt"
 
 
 def resources(tmp, **flow_overrides):
-    flow = FlowResource.from_settings(
-        Settings(),
+    values = dict(
         work_dir=str(tmp / "work"), risk_ids=RISKS, images_per_class=10, procedural_imgsz=64, imgsz=64,
-        epochs=1, batch=8, device="cpu", start_model="yolo11n.yaml", plots=False, tune_trials=0,
-        prediction_log_dir=str(tmp / "log"), feedback_dir=str(tmp / "feedback"), inbox_dir=str(tmp / "inbox"),
-        reference_max_images=40, drift_min_rows=10, feedback_min_new=2, **flow_overrides,
+        epochs=1, batch=8, device="cpu", start_model="yolo11n.yaml", starter_model=str(STARTER), plots=False,
+        tune_trials=0, prediction_log_dir=str(tmp / "log"), feedback_dir=str(tmp / "feedback"),
+        inbox_dir=str(tmp / "inbox"), reference_max_images=40, drift_min_rows=10, feedback_min_new=2,
     )  # fmt: skip
+    flow = FlowResource.from_settings(Settings(), **(values | flow_overrides))
     return {
         "flow": flow,
         "registry": RegistryResource(local_root=str(tmp / "registry"), cache_dir=str(tmp / "cache")),
@@ -55,19 +61,23 @@ def checks(result) -> dict[str, bool]:
     return {c.check_name: c.passed for c in result.result.get_asset_check_evaluations()}
 
 
-def test_full_flow_registers_a_model_with_its_lineage(flow_run):
+def test_full_flow_registers_the_starter_then_a_candidate_with_its_lineage(flow_run):
     _, res, _, result = flow_run
     assert result.success, result.summary
     models = res["registry"].models()
-    (version,) = models.list()
-    assert sorted(version.files) == ["best.onnx", "best.pt", "metrics.json"]
-    meta = version.metadata
-    assert meta["dagster_run_id"] == result.run_id
+    starter, candidate = models.list()
+    assert starter.metadata["lineage"]["start"] == "starter v2" and len(starter.metadata["class_names"]) == 5
+    assert models.alias_history("production") == [starter.version, candidate.version]
+    assert sorted(candidate.files) == ["best.onnx", "best.pt", "metrics.json"]
+    meta = candidate.metadata
+    assert meta["dagster_run_id"] == result.run_id == meta["lineage"]["dagster_run_id"]
+    assert meta["lineage"]["parent_version"] is None  # other classes than production: not a fine-tune
+    assert meta["lineage"]["reason"].startswith("classes changed (production v1")
+    assert meta["start_weights"]["kind"] == "random" and meta["git_commit"]
     assert meta["dataset_version"] == "v1" and len(meta["dataset_hash"]) == 64
     assert "offline-run" in meta["wandb_run"] and meta["class_names"] == RISKS
-    assert models.aliases()["production"] == version.version  # first candidate: no production to beat
     datasets = res["registry"].datasets()
-    assert datasets.aliases()["test-frozen"] == "v1"
+    assert datasets.aliases()[alias_for(RISKS)] == "v1"
     assert meta["dataset_hash"] == datasets.show("v1").metadata["dataset_hash"]  # the labelling content hash
     assert datasets.show("v1").metadata["dagster_run_id"] == result.run_id
     assert checks(result) == {"dataset_quality": True, "model_quality_gate": True, "no_drift": True}
@@ -94,14 +104,26 @@ def test_drifted_log_fails_the_drift_check_and_requests_retraining(flow_run, lea
     assert report.metadata["report"].value.endswith("drift-report.html")
 
 
-def test_quality_gate_keeps_production_when_the_candidate_is_not_better(flow_run):
-    tmp, res, instance, _ = flow_run
-    strict = resources(tmp, gate_margin=-0.05)  # a candidate must beat production by 0.05 mAP50
-    result = materialize_flow(resources=strict, instance=instance, selection="candidate_model++")
-    assert checks(result)["model_quality_gate"] is False
-    models = res["registry"].models()
-    assert [v.version for v in models.list()] == ["v1", "v2"]
-    assert models.aliases()["production"] == "v1"
+def test_retraining_fine_tunes_production_with_replay_and_the_gate_keeps_a_candidate_not_better(flow_run):
+    tmp, res, instance, first = flow_run
+    more_photos = resources(tmp, images_per_class=12, gate_margin=1.0)  # no candidate beats production by 1
+    result = run_job("training", more_photos, instance)
+    assert result.success
+    assert instance.get_run_by_id(result.run_id).job_name == "training"
+    models, datasets = res["registry"].models(), res["registry"].datasets()
+    assert [v.version for v in models.list()] == ["v1", "v2", "v3"]
+    lineage = models.show("v3").metadata["lineage"]
+    assert lineage["parent_version"] == "v2" and lineage["replay_from"] == "v1"
+    assert (
+        lineage["start"].startswith("production v2 (")
+        and models.show("v3").metadata["dataset_version"] == "v2"
+    )
+    assert models.show("v3").metadata["comparison"]["base_version"] == "v2"
+    assert datasets.aliases()[alias_for(RISKS)] == "v1"  # same classes: the frozen test split stays
+    assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()}[
+        "model_quality_gate"
+    ] is False
+    assert models.aliases()["production"] == "v2"
     production = instance.get_latest_materialization_event(
         dg.AssetKey("production_model")
     ).asset_materialization

@@ -17,5 +17,5 @@ fi
 
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --upgrade pip
-"$VENV/bin/pip" install --quiet "label-studio==1.23.*"
+"$VENV/bin/pip" install --quiet "label-studio==1.23.2"
 echo "Label Studio installed in $VENV"

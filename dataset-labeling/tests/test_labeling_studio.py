@@ -126,7 +126,8 @@ def test_round_trip_human_labels_win_and_reimport_is_idempotent(
     crawled = autolabel(manifest, build_labellers(Settings(), catalog))  # no model, no Gemini key
     assert (crawled.labelled, crawled.needs_review) == (0, 3)
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_URL", label_studio.url)
-    monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_API_KEY", label_studio.token)
+    (tmp_path / "label-studio-token").write_text(label_studio.token + "\n")  # as `make bootstrap` leaves it
+    monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_API_KEY_FILE", str(tmp_path / "label-studio-token"))
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_PROJECT", "AgroRisk round trip")
     monkeypatch.setenv("AGRORISK_LABELING_LABEL_STUDIO_FILES_ROOT", str(label_studio.files_root))
     runner = CliRunner()

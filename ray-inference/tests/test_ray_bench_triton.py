@@ -10,9 +10,10 @@ import pytest
 from agrorisk_common.detection import match_by_iou
 from agrorisk_common.images import decode_image
 from agrorisk_common.ports import free_port
-from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, TritonUnavailable, settings_env
-from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_ray.bench_triton import TritonProcess, TritonUnavailable, settings_env
+from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_serving.model_source import ModelSource
+from agrorisk_serving.triton_client import TritonDetectorClient
 
 
 def triton_env(storage, **overrides: str) -> tuple[dict[str, str], int]:
@@ -44,7 +45,7 @@ def test_triton_process_serves_in_process_detections_and_stops_its_whole_group(m
         pid = server.process.pid
 
         async def run():
-            client = TritonHttpDetector(server.url, concurrency=4)
+            client = TritonDetectorClient(server.url, concurrency=4)
             try:
                 assert await client.health()
                 return await asyncio.gather(*(client.predict(image) for image in sample_images))

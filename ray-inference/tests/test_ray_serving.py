@@ -13,9 +13,9 @@ from PIL import Image
 from agrorisk_common.detection import Prediction, match_by_iou
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
-from agrorisk_ray.client import RayDetectorClient
-from agrorisk_ray.detector import OnnxDetector, predict
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_serving.detector import OnnxDetector, predict
+from agrorisk_serving.model_source import ModelSource
+from agrorisk_serving.ray_client import RayDetectorClient
 from agrorisk_storage import ModelRegistry
 
 pytestmark = pytest.mark.slow
@@ -198,7 +198,9 @@ def test_predict_cli_answers_like_the_server(ray_serve, model_registry, sample_i
         (photos / f"leaf-{i}.jpg").write_bytes(image)
     (photos / "broken.jpg").write_bytes(b"not a photo")
     result = CliRunner().invoke(app, ["predict", str(photos), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1 and f"1 of {len(sample_images) + 1} photo(s) could not be read" in result.output
+    assert (
+        result.exit_code == 1 and f"1 of {len(sample_images) + 1} photo(s) could not be read" in result.output
+    )
     assert "model v1" in result.output and "Traceback" not in result.output
 
     async def served() -> list[Prediction]:
@@ -212,4 +214,7 @@ def test_predict_cli_answers_like_the_server(ray_serve, model_registry, sample_i
         written = Prediction.model_validate_json((tmp_path / "out" / f"leaf-{i}.json").read_text())
         assert_same_detections(prediction, written)
         assert written.model_version == prediction.model_version == "v1"
-        assert Image.open(tmp_path / "out" / f"leaf-{i}.jpg").size == (written.image_width, written.image_height)
+        assert Image.open(tmp_path / "out" / f"leaf-{i}.jpg").size == (
+            written.image_width,
+            written.image_height,
+        )

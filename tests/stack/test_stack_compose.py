@@ -54,6 +54,7 @@ STATE = {
     "triton-repo": "/models",
     "triton": "/models",
     "triton-sync": "/models",
+    "triton-gpu-sync": "/models",
     "backend": "/data/backend",
     "prometheus": "/prometheus",
     "grafana": "/var/lib/grafana",
@@ -98,13 +99,24 @@ WIRING = {
         "AGRORISK_STORAGE_ENDPOINT",
         "AGRORISK_STORAGE_SECRET_KEY",
     },
-    "dagster-code": {
-        "DAGSTER_HOME",
-        "DAGSTER_POSTGRES_HOST",
-        "DAGSTER_POSTGRES_PASSWORD",
-        "AGRORISK_STORAGE_ENDPOINT",
-        "AGRORISK_PIPELINE_PREDICTION_LOG_DIR",
+    **{
+        name: {
+            "DAGSTER_HOME",
+            "DAGSTER_POSTGRES_HOST",
+            "DAGSTER_POSTGRES_PASSWORD",
+            "AGRORISK_STORAGE_ENDPOINT",
+            "AGRORISK_STORAGE_SECRET_KEY",
+            "AGRORISK_PIPELINE_PREDICTION_LOG_DIR",
+            "AGRORISK_PIPELINE_PUSHGATEWAY_URL",
+            "AGRORISK_LABELING_LABEL_STUDIO_URL",
+            "AGRORISK_LABELING_LABEL_STUDIO_API_KEY_FILE",
+            "AGRORISK_LABELING_LABEL_STUDIO_FILES_ROOT",
+            "AGRORISK_TRAIN_OPTUNA_STORAGE",
+            "GEMINI_API_KEY",
+        }
+        for name in ("dagster-code", "dagster-webserver", "dagster-daemon")
     },
+    "triton-gpu-sync": {"AGRORISK_TRITON_URL", "AGRORISK_TRITON_REPOSITORY_DIR", "AGRORISK_STORAGE_ENDPOINT"},
     "triton-sync": {"AGRORISK_TRITON_URL", "AGRORISK_TRITON_REPOSITORY_DIR", "AGRORISK_STORAGE_ENDPOINT"},
     "nginx": {f"AGRORISK_GATEWAY_{n}" for n in ("WEB", "BACKEND", "DAGSTER", "MINIO_CONSOLE", "OPTUNA")},
 }
@@ -241,7 +253,7 @@ def test_secrets_come_from_env_without_defaults(compose):
         assert not (SECRET_NAME.search(variable) and default), f"secret {variable} has a default"
     for name, service in compose["services"].items():
         for variable, value in _env(service).items():
-            if SECRET_NAME.search(variable) and value:
+            if SECRET_NAME.search(variable) and not variable.endswith("_FILE") and value:  # _FILE: a path
                 assert str(value).startswith("test-"), f"{name}.{variable} is a literal, not from .env"
 
 
@@ -337,7 +349,8 @@ def test_gateway_accepts_what_the_backend_and_the_ui_accept(compose):
 
 def test_gpu_profile_reserves_gpus_and_nothing_else_does(compose):
     gpu_services = {n for n, s in compose["services"].items() if "gpu" in s.get("profiles", [])}
-    assert {"triton-gpu", "ray-gpu-worker", "train-gpu"} <= gpu_services
+    assert {"triton-gpu", "triton-gpu-sync", "ray-gpu-worker", "train-gpu"} <= gpu_services
+    gpu_services -= {"triton-gpu-sync"}  # in the profile, on the CPU: it loads models into triton-gpu
     for name, service in compose["services"].items():
         devices = service.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices", [])
         if name in gpu_services:
@@ -429,3 +442,27 @@ def test_package_scripts_the_compose_file_runs_exist(compose):
         service = compose["services"][name]
         assert script in " ".join(service.get("entrypoint", []) + service.get("command", [])), name
         assert script in scripts, f"{script} is not a console script of any package"
+
+
+def test_dagster_reads_the_files_and_token_label_studio_and_bootstrap_share(compose):
+    """The pool photos Dagster pushes for review sit where Label Studio serves files from, and the
+    token file is the one `make bootstrap` writes."""
+    services = compose["services"]
+    studio = _env(services["label-studio"])
+    bootstrap = _env(services["bootstrap"])
+    for name in ("dagster-code", "dagster-daemon"):
+        env, mounts = _env(services[name]), services[name]["volumes"]
+        root = env["AGRORISK_LABELING_LABEL_STUDIO_FILES_ROOT"]
+        assert root == studio["LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"]
+        assert f"label-studio-files:{root}" in mounts
+        token = Path(env["AGRORISK_LABELING_LABEL_STUDIO_API_KEY_FILE"])
+        assert token == Path(bootstrap["AGRORISK_BOOTSTRAP_TOKEN_FILE"])
+        assert f"bootstrap-secrets:{token.parent}:ro" in mounts
+
+
+def test_one_label_studio_version_across_compose_and_tests(compose):
+    image = compose["services"]["label-studio"]["image"].split(":")[1]
+    installed = re.search(
+        r'"label-studio==([\d.]+)"', (REPO / "dataset-labeling/scripts/install-label-studio.sh").read_text()
+    )
+    assert installed and installed.group(1) == image

@@ -46,8 +46,10 @@ def _env(tmp_path: Path, services: str, registry: Path | None = None) -> dict[st
         "DAGSTER",
         "TRITON",
         "RAY_METRICS",
+        "RAY_DASHBOARD",
         "LABELSTUDIO",
         "OPTUNA",
+        "PUSHGATEWAY",
         "PROMETHEUS",
     ):
         env[f"AGRORISK_RUN_{name}_PORT"] = str(free_port())
@@ -182,6 +184,7 @@ SERVICE_TITLES = {
     "label_studio": "Label Studio",
     "optuna_dashboard": "Optuna Dashboard",
     "prometheus": "Prometheus",
+    "ray_dashboard": "Ray Dashboard",
 }
 
 
@@ -256,7 +259,7 @@ def test_make_run_serves_a_photo_through_gradio_and_stop_ends_every_process(tmp_
 
         web_url = f"http://127.0.0.1:{env['AGRORISK_RUN_WEB_PORT']}/"
         titles = _open_every_service_link(web_url)
-        expected = {"gradio", "swagger", "dagster", "optuna_dashboard"}
+        expected = {"gradio", "swagger", "dagster", "optuna_dashboard", "ray_dashboard"}
         expected |= {"label_studio"} if "labelstudio" in services else set()
         expected |= {"prometheus"} if "prometheus" in services else set()
         assert set(titles) == expected, titles

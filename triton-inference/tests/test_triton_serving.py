@@ -14,10 +14,10 @@ from PIL import Image
 from agrorisk_common.detection import Prediction, match_by_iou
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
-from agrorisk_ray.detector import OnnxDetector, predict
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_serving.detector import OnnxDetector, predict
+from agrorisk_serving.model_source import ModelSource
+from agrorisk_serving.triton_client import TritonDetectorClient
 from agrorisk_storage import ModelRegistry
-from agrorisk_triton.client import TritonDetectorClient
 
 pytestmark = pytest.mark.slow
 

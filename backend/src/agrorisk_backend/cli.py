@@ -26,7 +26,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port to listen on (default from settings: 8080)")] = None,
     engine: Annotated[str | None, typer.Option(help="local model server: ray or triton")] = None,
 ) -> None:
-    """Serve the API (Swagger UI at /docs). One process: batch jobs live in its memory."""
+    """Serve the API (Swagger UI at /docs). One process per jobs database: it runs the batch jobs."""
     import uvicorn
 
     from agrorisk_backend.settings import Settings

@@ -11,8 +11,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from agrorisk_backend import __doc__ as description
-from agrorisk_backend.api.deps import ADMIN_KEY_ENV, Services, require_admin_key, require_api_key
-from agrorisk_backend.api.errors import error_responses, install_error_handlers
+from agrorisk_backend.api.deps import (
+    ADMIN_KEY_ENV,
+    Services,
+    document_api_key,
+    require_admin_key,
+    require_api_key,
+)
+from agrorisk_backend.api.errors import document_request_errors, error_responses, install_error_handlers
 from agrorisk_backend.api.routes import (
     admin,
     compare,
@@ -27,6 +33,7 @@ from agrorisk_backend.api.routes import (
 )
 from agrorisk_backend.services.detectors import build_gemini_detector, build_local_detector
 from agrorisk_backend.services.feedback_store import FeedbackStore
+from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.services.jobs import JobManager
 from agrorisk_backend.services.metrics import BackendMetrics
 from agrorisk_backend.services.model_registry import ModelCatalog
@@ -57,6 +64,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = _build_services(settings, gemini_settings, storage_settings, catalog, metrics)
         app.state.services = services
+        await services.jobs.start()
         log.info(
             "backend ready: engine %s, Gemini %s, %d risks, logs in %s",
             settings.engine,
@@ -103,6 +111,17 @@ def create_app(
         admin.router, dependencies=[Depends(require_admin_key)], responses=error_responses(401, 403)
     )
     app.include_router(health.router)
+    plain_openapi = app.openapi
+
+    def openapi() -> dict:
+        """FastAPI's schema, plus what FastAPI cannot know: its own refusals as `ErrorBody`, and
+        whether this server asks for the user key."""
+        spec = plain_openapi()
+        document_request_errors(spec)
+        document_api_key(spec, settings)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -123,7 +142,11 @@ def _build_services(
         iou_threshold=settings.iou_threshold,
         verdict_rule=VerdictRule(settings.conf_threshold, settings.unsure_floor),
     )
+    breaker = getattr(recognition.gemini, "breaker", None)
+    if breaker is not None:
+        metrics.watch_breaker(breaker.blocked)
     jobs = JobManager(
+        JobStore(settings.jobs_db),
         recognition,
         settings.data_dir / "jobs",
         settings.jobs_concurrency,

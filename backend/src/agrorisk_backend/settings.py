@@ -20,6 +20,8 @@ DEFAULT_LINKS: dict[str, str] = {
     "ray_dashboard": "/ray/",
     "triton_metrics": "/triton/metrics",
     "optuna_dashboard": "/optuna/",
+    "prometheus": "/prometheus/",
+    "grafana": "/grafana/",
 }
 
 
@@ -73,6 +75,9 @@ class Settings(AgroRiskSettings):
     jobs_input_root: Path | None = Field(
         default=None, description="a server folder whose sub-folders a job may read; None forbids folder jobs"
     )
+    jobs_db: Path | None = Field(
+        default=None, description="SQLite file of the job queue and results; unset: <data_dir>/jobs.sqlite3"
+    )
 
     api_key: SecretStr | None = Field(
         default=None, description="when set (non-empty), every /v1 route needs X-API-Key"
@@ -99,6 +104,12 @@ class Settings(AgroRiskSettings):
     def _default_prediction_log_dir(self) -> Settings:
         if self.prediction_log_dir is None:
             self.prediction_log_dir = self.data_dir / "prediction-log"
+        return self
+
+    @model_validator(mode="after")
+    def _default_jobs_db(self) -> Settings:
+        if self.jobs_db is None:
+            self.jobs_db = self.data_dir / "jobs.sqlite3"
         return self
 
     @model_validator(mode="after")

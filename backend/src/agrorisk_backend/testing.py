@@ -40,7 +40,7 @@ class StackError(RuntimeError):
 
 def smoke_registry(work_dir: Path, class_names: list[str]) -> StorageSettings:
     """A local registry whose `production` alias is a one-epoch YOLO11 (real training + ONNX export)."""
-    from agrorisk_ray.smoke_model import train_smoke_model
+    from agrorisk_serving.smoke_model import train_smoke_model
 
     storage = StorageSettings(local_root=work_dir / "registry", cache_dir=work_dir / "cache")
     registry = ModelRegistry.from_settings(storage)

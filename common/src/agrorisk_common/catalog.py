@@ -290,7 +290,7 @@ def _read_file(path: Path) -> list[tuple[Risk, int]]:
         if empty:
             raise CatalogError(path, line, f"required field(s) empty: {', '.join(empty)}")
         try:
-            risks.append((Risk(**values), line))
+            risks.append((Risk.model_validate(values), line))
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])

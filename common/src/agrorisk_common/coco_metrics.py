@@ -83,9 +83,9 @@ def coco_evaluate(
         return result
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress lines
         coco_gt = COCO()
-        coco_gt.dataset = gt
+        coco_gt.dataset = gt  # pyright: ignore[reportAttributeAccessIssue]  # stub requires unused fields
         coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(dt) if dt else COCO()
+        coco_dt = coco_gt.loadRes(dt) if dt else COCO()  # pyright: ignore[reportArgumentType]  # stub omits list input
         if not dt:
             coco_dt.dataset = {"images": gt["images"], "annotations": [], "categories": gt["categories"]}
             coco_dt.createIndex()
@@ -141,4 +141,4 @@ def _collect_matches(
 
 
 def _iou_xywh(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(coco_mask.iou([list(a)], [list(b)], [0])[0][0])
+    return float(coco_mask.iou([list(a)], [list(b)], [0])[0][0])  # pyright: ignore[reportArgumentType]  # stub omits xywh boxes

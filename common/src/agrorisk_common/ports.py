@@ -13,12 +13,15 @@ PORT_RANGE = range(20000, 30000)
 
 _handed_out: set[int] = set()
 _lock = threading.Lock()
+# Not the `random` module: code that seeds it (Ultralytics training seeds it with 0) would make every
+# process pick the same ports in the same order.
+_random = random.SystemRandom()
 
 
 def free_port() -> int:
     """A TCP port free on every interface and not handed out before by this process."""
     with _lock:
-        for port in random.sample(PORT_RANGE, 500):
+        for port in _random.sample(PORT_RANGE, 500):
             if port in _handed_out:
                 continue
             with socket.socket() as sock:

@@ -15,9 +15,16 @@ from agrorisk_pipeline.settings import Settings
 
 
 def flow_assets() -> list:
-    from agrorisk_pipeline.defs.assets import data_assets, drift_assets, inference_assets, model_assets
+    from agrorisk_pipeline.defs.assets import (
+        data_assets,
+        drift_assets,
+        inference_assets,
+        model_assets,
+        starter_assets,
+    )
 
-    return list(dg.load_assets_from_modules([data_assets, model_assets, inference_assets, drift_assets]))
+    modules = [data_assets, starter_assets, model_assets, inference_assets, drift_assets]
+    return list(dg.load_assets_from_modules(modules))
 
 
 def flow_checks() -> list:
@@ -77,6 +84,38 @@ def materialize_flow(
             f"check {check.check_name}: {'passed' if check.passed else 'FAILED'} {check.description or ''}"
         )
     return FlowResult(result.success, result.run_id, failed, summary, result)
+
+
+def run_job(
+    name: str,
+    resources: Mapping[str, Any],
+    instance: dg.DagsterInstance,
+    *,
+    loggers: Mapping[str, dg.LoggerDefinition] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Execute the code location's job `name` (its assets and checks) in this process with `resources`,
+    recorded in `instance` (a persistent one shows the run in the Dagster UI). `loggers` replace
+    Dagster's console logger. Never raises on a failed step."""
+    from agrorisk_pipeline.defs import jobs
+
+    defs = dg.Definitions(
+        assets=flow_assets(), asset_checks=flow_checks(), jobs=[getattr(jobs, f"{name}_job")],
+        resources=resources, loggers=loggers,
+    )  # fmt: skip
+    run_config = {"loggers": {key: {} for key in loggers}} if loggers else None
+    return defs.resolve_job_def(name).execute_in_process(
+        run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+    )
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """'step: innermost error' for each failed step of a run."""
+    return [
+        f"{event.step_key}: {_cause(getattr(event.event_specific_data, 'error', None))}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
 
 
 def _cause(error) -> str:

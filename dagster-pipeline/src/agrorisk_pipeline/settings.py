@@ -9,7 +9,7 @@ from pydantic import Field
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
-DataSource = Literal["procedural", "crawler"]
+DataSource = Literal["auto", "public", "procedural", "crawler"]
 DEFAULT_RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust", "wheat-powdery-mildew"]
 
 
@@ -21,18 +21,38 @@ class Settings(AgroRiskSettings):
     work_dir: Path = Field(default=Path(".agrorisk/pipeline"), description="pool, datasets, runs, reports")
     data_source: DataSource = Field(
         default="procedural",
-        description="procedural: drawn leaves (offline demo); crawler: search engines via agrorisk-crawler",
+        description="public: real labelled photos of a registered data set (agrorisk-label datasets); auto: "
+        "public when one covers the risks and can be had here, else drawn leaves (said loudly); procedural: "
+        "drawn leaves; crawler: search engines via agrorisk-crawler",
+    )
+    public_dataset: str = Field(
+        default="", description="registered data set to import; empty = the first that covers the risks"
+    )
+    public_datasets_file: Path | None = Field(
+        default=None, description="data set registry file; empty = dataset-labeling's own"
     )
     risk_ids: list[str] = Field(default_factory=lambda: list(DEFAULT_RISKS), description="risks to learn")
     images_per_class: int = Field(default=24, ge=4, description="procedural images per risk")
     procedural_imgsz: int = Field(default=128, ge=32)
     max_per_risk: int = Field(default=100, ge=1, description="crawler: images per risk")
+    val_fraction: float | None = Field(
+        default=None, ge=0.0, lt=1.0, description="validation share; empty = AGRORISK_LABELING_VAL_FRACTION"
+    )
+    test_fraction: float | None = Field(
+        default=None, ge=0.0, lt=1.0, description="test share; empty = AGRORISK_LABELING_TEST_FRACTION"
+    )
     synthetic_target: int = Field(
         default=0, ge=0, description="SD top-up to this many images per risk; 0 = off"
     )
 
     start_model: str = Field(
-        default="yolo11n.pt", description="start weights (falls back to yolo11n.yaml offline)"
+        default="yolo11n.pt",
+        description="start weights when there is no production model with the same classes to fine-tune "
+        "(yolo11n.pt: COCO when reachable, else the starter model, else yolo11n.yaml)",
+    )
+    starter_model: Path | None = Field(
+        default=Path("models/starter/best.pt"),
+        description="registered as the first production version while the registry has none; empty = never",
     )
     epochs: int = Field(default=10, ge=1)
     imgsz: int = Field(default=128, ge=32)
@@ -43,10 +63,12 @@ class Settings(AgroRiskSettings):
     tune_epochs: int = Field(default=2, ge=1)
 
     gate_margin: float = Field(
-        default=0.02, description="a candidate may trail production mAP50 by at most this much"
+        default=0.02, ge=0.0, description="a candidate must beat production's test mAP50 by more than this"
     )
     operating_conf: float = Field(
-        default=0.25, ge=0.0, le=1.0,
+        default=0.25,
+        ge=0.0,
+        le=1.0,
         description="operating confidence (the server's): P/R/F1 in evaluation, batch inference; mAP uses 0.001",
     )
 
@@ -63,6 +85,9 @@ class Settings(AgroRiskSettings):
     )
     drift_window: int = Field(default=10_000, ge=10, description="latest logged predictions compared")
     drift_min_rows: int = Field(default=30, ge=1, description="fewer current rows: no verdict")
+    pushgateway_url: str = Field(
+        default="", description="Prometheus Pushgateway that gets each drift verdict (empty: not pushed)"
+    )
     reference_max_images: int = Field(default=300, ge=10)
     feedback_min_new: int = Field(default=5, ge=1, description="new feedback/labels that launch retraining")
 

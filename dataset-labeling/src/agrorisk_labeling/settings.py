@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
@@ -40,6 +40,10 @@ class Settings(AgroRiskSettings):
 
     label_studio_url: str = "http://localhost:8080"
     label_studio_api_key: SecretStr = Field(default=SecretStr(""), description="personal access token")
+    label_studio_api_key_file: Path | None = Field(
+        default=None,
+        description="a file holding the token (`make bootstrap` writes one), read when the key is unset",
+    )
     label_studio_project: str = "AgroRisk"
     label_studio_files_root: Path | None = Field(
         default=None,
@@ -52,3 +56,10 @@ class Settings(AgroRiskSettings):
     sd_size: int = Field(default=512, ge=64, multiple_of=8)
     sd_batch_size: int = Field(default=2, ge=1)
     sd_device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> Settings:
+        key_file = self.label_studio_api_key_file
+        if not self.label_studio_api_key.get_secret_value() and key_file is not None and key_file.is_file():
+            self.label_studio_api_key = SecretStr(key_file.read_text(encoding="utf-8").strip())
+        return self

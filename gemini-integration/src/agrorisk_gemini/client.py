@@ -99,7 +99,11 @@ class GeminiDetector:
 
     def _make_client(self) -> genai.Client:
         s = self.settings
-        options = types.HttpOptions(base_url=s.base_url, api_version=s.api_version)
+        # One try per SDK call: our own loop retries within the deadline. Without retry options the SDK
+        # sleeps 1-10 s and tries again on a refused connection, behind our back.
+        options = types.HttpOptions(
+            base_url=s.base_url, api_version=s.api_version, retry_options=types.HttpRetryOptions(attempts=1)
+        )
         return genai.Client(api_key=s.api_key.get_secret_value(), http_options=options)
 
     @property

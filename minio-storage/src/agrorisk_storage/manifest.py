@@ -59,12 +59,15 @@ class VersionInfo(BaseModel):
         return self.model_dump_json(exclude={"aliases"}, indent=2).encode()
 
 
+AliasAction = Literal["promote", "rollback", "delete"]
+
+
 class AliasState(BaseModel):
     """One state of an alias. `history[-1]` is the current target; rollback pops it."""
 
     alias: str
     seq: int
-    action: Literal["promote", "rollback", "delete"]
+    action: AliasAction
     history: list[str]
     changed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -32,6 +32,7 @@ from agrorisk_storage.manifest import (
     CLAIMS,
     LATEST,
     MANIFESTS,
+    AliasAction,
     AliasState,
     FileEntry,
     VersionInfo,
@@ -295,7 +296,9 @@ class VersionRegistry:
                 f"alias {alias!r} state {seq} in {self.location} is unreadable: {exc}"
             ) from None
 
-    def _update_alias(self, alias: str, action: str, change: Callable[[list[str]], list[str]]) -> AliasState:
+    def _update_alias(
+        self, alias: str, action: AliasAction, change: Callable[[list[str]], list[str]]
+    ) -> AliasState:
         """Write the alias's next state; a concurrent writer makes us re-read and apply `change` again."""
         for _ in range(_MAX_ATTEMPTS):
             current = self._alias_state(alias)

@@ -99,9 +99,8 @@ class S3ObjectStore:
     def list_keys(self, prefix: str) -> list[str]:
         self._ensure_bucket()
         with self._errors(f"list {prefix}"):
-            return sorted(
-                o.object_name for o in self.client.list_objects(self.bucket, prefix, recursive=True)
-            )
+            objects = self.client.list_objects(self.bucket, prefix, recursive=True)
+            return sorted(o.object_name for o in objects if o.object_name is not None)
 
     def delete(self, key: str) -> None:
         self._ensure_bucket()

@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import ImageRejected, decode_image
-from agrorisk_ray.detector import Detector, load_detector, predict
-from agrorisk_ray.hot_reload import HotModel
 from agrorisk_ray.metrics import ServeMetrics
-from agrorisk_ray.model_source import ModelSource
 from agrorisk_ray.settings import Settings
+from agrorisk_serving.detector import Detector, load_detector, predict
+from agrorisk_serving.hot_reload import HotModel
+from agrorisk_serving.model_source import ModelSource
 from agrorisk_storage import StorageSettings
 
 log = logging.getLogger(__name__)

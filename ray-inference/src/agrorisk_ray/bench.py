@@ -22,10 +22,11 @@ from pydantic import BaseModel
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.ports import free_port
-from agrorisk_ray.bench_triton import TritonHttpDetector, TritonProcess, settings_env
-from agrorisk_ray.detector import DetectionParams, OnnxDetector, predict
-from agrorisk_ray.model_source import ModelVersion
-from agrorisk_ray.smoke_model import draw_sample
+from agrorisk_ray.bench_triton import TritonProcess, settings_env
+from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_serving.model_source import ModelVersion
+from agrorisk_serving.smoke_model import draw_sample
+from agrorisk_serving.triton_client import TritonDetectorClient
 
 Predict = Callable[[bytes], Awaitable[Prediction]]
 
@@ -201,7 +202,7 @@ def run_benchmark(
 ) -> BenchReport:
     """Bare ONNX Runtime, then Ray Serve, then Triton (each started, loaded, stopped in turn)."""
     from agrorisk_ray import server
-    from agrorisk_ray.client import RayDetectorClient
+    from agrorisk_serving.ray_client import RayDetectorClient
 
     bare_params = bare_params or DetectionParams(
         ray_settings.conf_threshold,
@@ -238,7 +239,7 @@ def run_benchmark(
         with TritonProcess({**settings_env("AGRORISK_STORAGE_", storage), **triton_env}, http_port) as server:
             if progress:
                 progress.remove_task(task)
-            client = TritonHttpDetector(server.url, concurrency=max(levels))
+            client = TritonDetectorClient(server.url, concurrency=max(levels))
             results += asyncio.run(_load_all("triton", client, images, levels, requests, progress))
 
     return BenchReport(

@@ -1,8 +1,7 @@
 """The benchmark's Triton leg, as a deployment sees it: `agrorisk-triton serve` in its own process
-group on free loopback ports, queried over HTTP with `tritonclient`.
+group on free loopback ports, queried over HTTP by the serving library's `TritonDetectorClient`.
 
-Only the wire contract of model `agrorisk_detector` is shared (IMAGE in; DETECTIONS, NUM_DETECTIONS,
-IMAGE_SIZE, MODEL_VERSION, CLASS_NAMES, LATENCY_MS, ERROR out), never the Triton package's code.
+The Triton package is started as a command, never imported: a service does not import a service.
 """
 
 from __future__ import annotations
@@ -17,15 +16,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import tritonclient.http as triton_http
-import tritonclient.http.aio as triton_aio
 from pydantic import BaseModel, SecretStr
 
-from agrorisk_common.detection import Prediction
-from agrorisk_common.triton_tensors import INPUT, OUTPUTS, SOURCE, unpack_prediction
-
-MODEL_NAME = "agrorisk_detector"
+from agrorisk_serving.triton_tensors import MODEL_NAME
 
 
 class TritonUnavailable(RuntimeError):
@@ -144,43 +138,3 @@ class TritonProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-class TritonHttpDetector:
-    """Sends the image bytes as the IMAGE tensor over Triton's HTTP API; the outputs as a Prediction."""
-
-    name = "triton"
-
-    def __init__(self, url: str, timeout_s: float = 30.0, concurrency: int = 16):
-        self.url, self.timeout_s, self.concurrency = url, timeout_s, concurrency
-        self._client: triton_aio.InferenceServerClient | None = None
-
-    @property
-    def client(self) -> triton_aio.InferenceServerClient:
-        """Created inside the running event loop (aiohttp needs one)."""
-        if self._client is None:
-            self._client = triton_aio.InferenceServerClient(
-                self.url, conn_limit=self.concurrency, conn_timeout=self.timeout_s
-            )
-        return self._client
-
-    async def predict(self, image: bytes) -> Prediction:
-        tensor = triton_aio.InferInput(INPUT, [1, 1], "BYTES")
-        tensor.set_data_from_numpy(np.array([[image]], dtype=object))
-        outputs = [triton_aio.InferRequestedOutput(name, binary_data=True) for name in OUTPUTS]
-        try:
-            result = await self.client.infer(MODEL_NAME, [tensor], outputs=outputs)
-        except Exception as exc:  # tritonclient raises InferenceServerException and transport errors
-            return Prediction(source=SOURCE, error=f"Triton at {self.url} failed: {exc}"[:300])
-        return unpack_prediction({name: result.as_numpy(name) for name in OUTPUTS})
-
-    async def health(self) -> bool:
-        try:
-            return bool(await self.client.is_model_ready(MODEL_NAME))
-        except Exception:  # any transport failure means "not healthy"
-            return False
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

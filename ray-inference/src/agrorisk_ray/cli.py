@@ -17,8 +17,8 @@ from rich.table import Table
 
 from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
-from agrorisk_ray.model_source import ModelSource, ModelUnavailable
 from agrorisk_ray.settings import Settings
+from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
 
 app = typer.Typer(
@@ -92,7 +92,7 @@ def smoke_model(
     A real but useless model, for demos and benchmarks on a machine with no trained model.
     """
     from agrorisk_common.catalog import load_catalog
-    from agrorisk_ray.smoke_model import train_smoke_model
+    from agrorisk_serving.smoke_model import train_smoke_model
 
     names = [risk.id for risk in load_catalog()][:classes]
     with tempfile.TemporaryDirectory() as work:
@@ -241,7 +241,7 @@ def bench(
 
 def _smoke_registry(work: Path, imgsz: int) -> StorageSettings:
     from agrorisk_common.catalog import load_catalog
-    from agrorisk_ray.smoke_model import train_smoke_model
+    from agrorisk_serving.smoke_model import train_smoke_model
 
     names = [risk.id for risk in load_catalog()][:2]
     err.print(f"training a throwaway smoke model at {imgsz}px …")

@@ -16,8 +16,8 @@ from agrorisk_common.catalog import Catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import ImageRejected, decode_image, encode_jpeg
 from agrorisk_common.yolo_data import IMAGE_SUFFIXES
-from agrorisk_ray.detector import DetectionParams, Engine, load_detector, predict
-from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
+from agrorisk_serving.detector import DetectionParams, Engine, load_detector, predict
+from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
 
 
 def local_model(path: Path) -> tuple[ModelVersion, Engine]:

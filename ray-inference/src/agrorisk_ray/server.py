@@ -58,7 +58,9 @@ def start(settings: Settings, storage: StorageSettings) -> str:
             os.environ.setdefault("RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S", "30")
             ray.init(
                 num_cpus=settings.num_cpus,
-                include_dashboard=False,
+                include_dashboard=bool(settings.dashboard_port),
+                dashboard_host=settings.host,
+                dashboard_port=settings.dashboard_port or None,
                 _metrics_export_port=settings.metrics_port,
             )
     else:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from agrorisk_common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from agrorisk_common.settings import AgroRiskSettings, service_config
-from agrorisk_ray.detector import DetectionParams
+from agrorisk_serving.detector import DetectionParams
 
 
 class Settings(AgroRiskSettings):
@@ -63,6 +63,7 @@ class Settings(AgroRiskSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     metrics_port: int = Field(9101, ge=0, le=65535)
+    dashboard_port: int = Field(0, ge=0, le=65535, description="Ray dashboard of a local instance; 0 = off")
     num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray instance; empty = all")
     app_name: str = "agrorisk-detector"
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
-from agrorisk_ray.model_source import ModelSource, ModelUnavailable
+from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
 from agrorisk_triton.settings import Settings
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as pb
 
-from agrorisk_ray import yolo_processing
-from agrorisk_ray.model_source import ONNX_FILE, ModelVersion
-from agrorisk_triton.settings import MODEL_NAME, Settings
+from agrorisk_serving import yolo_processing
+from agrorisk_serving.model_source import ONNX_FILE, ModelVersion
+from agrorisk_serving.triton_tensors import MODEL_NAME
+from agrorisk_triton.settings import Settings
 
 ONNX_MODEL = "agrorisk_onnx"
 ONNX_INPUT, ONNX_OUTPUT = "images", "output0"

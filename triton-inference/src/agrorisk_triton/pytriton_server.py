@@ -19,12 +19,12 @@ from pytriton.triton import Triton, TritonConfig
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import ImageRejected, decode_image
-from agrorisk_common.triton_tensors import INPUT, pack_outputs
-from agrorisk_ray.detector import load_detector, predict
-from agrorisk_ray.hot_reload import HotModel
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_serving.detector import load_detector, predict
+from agrorisk_serving.hot_reload import HotModel
+from agrorisk_serving.model_source import ModelSource
+from agrorisk_serving.triton_tensors import INPUT, MODEL_NAME, pack_outputs
 from agrorisk_storage import StorageSettings
-from agrorisk_triton.settings import MODEL_NAME, Settings
+from agrorisk_triton.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import tritonclient.http as triton_http
 
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_serving.model_source import ModelSource
+from agrorisk_serving.triton_tensors import MODEL_NAME
 from agrorisk_triton.model_repository import ONNX_MODEL, prune_versions, triton_version, write_repository
-from agrorisk_triton.settings import MODEL_NAME, Settings
+from agrorisk_triton.settings import Settings
 
 log = logging.getLogger(__name__)
 

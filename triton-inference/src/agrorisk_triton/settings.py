@@ -9,9 +9,7 @@ from pydantic import Field
 
 from agrorisk_common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from agrorisk_common.settings import AgroRiskSettings, service_config
-from agrorisk_ray.detector import DetectionParams
-
-MODEL_NAME = "agrorisk_detector"
+from agrorisk_serving.detector import DetectionParams
 
 
 class Settings(AgroRiskSettings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,7 +56,7 @@ def _run[T](action: Callable[[], T]) -> T:
         raise _fail(one_line(exc)) from None
 
 
-def _settings(**overrides: object) -> TrainSettings:
+def _settings(**overrides: Any) -> TrainSettings:
     return TrainSettings(**{k: v for k, v in overrides.items() if v is not None})
 
 

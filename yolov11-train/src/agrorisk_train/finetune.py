@@ -4,6 +4,7 @@ and new on the same frozen test split, and register the new version with that co
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from agrorisk_train.datasets import dataset_hash, replay_mix
 from agrorisk_train.evaluation import evaluate_model
 from agrorisk_train.registering import register_model
 from agrorisk_train.settings import TrainSettings
-from agrorisk_train.training import TrainResult, train
+from agrorisk_train.training import Callback, TrainResult, train
 from agrorisk_train.weights import REGISTRY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,13 @@ def finetune(
     register: bool = True,
     dataset_version: str | None = None,
     dagster_run_id: str | None = None,
+    callbacks: Mapping[str, list[Callback]] | None = None,
+    wandb_config: Mapping[str, Any] | None = None,
 ) -> FinetuneResult:
     """Train from registry version `base_ref` on `data_yaml` (plus `settings.replay_fraction` of
     `old_data_yaml`'s training images, with `settings.freeze` layers frozen), then evaluate the old
     and the new model on `test_split` of `test_data_yaml` (default: the new dataset). The new version
-    is registered, never promoted."""
+    is registered, never promoted. `callbacks` and `wandb_config` go to `train` as they are."""
     base = registry.show(base_ref)
     test_yaml = Path(test_data_yaml or data_yaml)
     if test_split not in read_data_yaml(test_yaml):
@@ -64,7 +67,12 @@ def finetune(
         run_name=run_name,
         overrides=overrides,
         wandb_job_type="finetune",
-        wandb_config={"base_version": base.version, "replay_fraction": settings.replay_fraction},
+        wandb_config={
+            "base_version": base.version,
+            "replay_fraction": settings.replay_fraction,
+            **(wandb_config or {}),
+        },
+        callbacks=callbacks,
         registry=registry,
     )
     old_pt = Path(registry.pull(base.version)) / "best.pt"

@@ -35,11 +35,13 @@ def register_model(
     optuna_trial: int | None = None,
     dagster_run_id: str | None = None,
     dataset_hash: str | None = None,
+    lineage: Mapping[str, Any] | None = None,
 ):
     """Push best.pt, best.onnx (exported and checked here unless given) and metrics.json as a new
     version; returns the registry's VersionInfo. `data_yaml` defaults to the one the run trained on.
     `dataset_hash` (e.g. the dataset registry's content hash) is recorded as given; without it the
-    hash of `data_yaml`'s files is computed here."""
+    hash of `data_yaml`'s files is computed here. `lineage` (parent version, why this start, replay…)
+    is recorded as given."""
     if not result.best_pt.is_file():
         raise FileNotFoundError(f"run {result.run_dir} has no best.pt")
     if onnx_path is None:
@@ -62,6 +64,7 @@ def register_model(
         "class_names": list(result.class_names),
         "imgsz": result.imgsz,
         "comparison": _finite(dict(comparison)) if comparison else None,
+        "lineage": _finite(dict(lineage)) if lineage else None,
     }
     files = {"best.pt": result.best_pt, "best.onnx": onnx_path, "metrics.json": result.metrics_json}
     info = registry.push(files, metadata)

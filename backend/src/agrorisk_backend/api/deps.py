@@ -19,11 +19,16 @@ from agrorisk_backend.services.recognition import Recognition
 from agrorisk_backend.services.uploads import CheckedImage, check_image_async
 from agrorisk_backend.settings import Settings
 from agrorisk_common.catalog import CROP_PATTERN, Catalog
-from agrorisk_common.images import ImageRejected
+from agrorisk_common.images import ACCEPTED_MIME_TYPES, ImageRejected
 
 API_KEY_HEADER = "X-API-Key"
 ADMIN_KEY_ENV = "AGRORISK_BACKEND_ADMIN_API_KEY"
-_api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="needed when a key is set")
+_api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER, scheme_name="APIKey", auto_error=False, description="needed when a key is set"
+)
+_admin_key_header = APIKeyHeader(
+    name=API_KEY_HEADER, scheme_name="AdminKey", auto_error=False, description=f"the {ADMIN_KEY_ENV} secret"
+)
 
 
 @dataclass
@@ -70,6 +75,13 @@ async def checked_upload(
 CheckedUpload = Annotated[CheckedImage, Depends(checked_upload)]
 
 
+def photo_upload(field: str) -> dict:
+    """A route's `openapi_extra` naming the image types its multipart `field` takes (the schema
+    alone says only "bytes"), so clients and schemathesis know to send photos."""
+    encoding = {field: {"contentType": ", ".join(sorted(ACCEPTED_MIME_TYPES))}}
+    return {"requestBody": {"content": {"multipart/form-data": {"encoding": encoding}}}}
+
+
 def crop_hint(
     crop: str | None = Form(
         default=None,
@@ -96,7 +108,18 @@ def require_api_key(services: ServicesDep, key: str | None = Security(_api_key_h
         raise ApiError(401, "unauthorized", f"missing or wrong {API_KEY_HEADER} header")
 
 
-def require_admin_key(services: ServicesDep, key: str | None = Security(_api_key_header)) -> None:
+def document_api_key(spec: dict, settings: Settings) -> None:
+    """Mark the user key optional in an OpenAPI `spec` when the server has none (the routes are open)."""
+    if settings.api_key is not None:
+        return
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            security = operation.get("security", [])
+            if {"APIKey": []} in security and {} not in security:
+                security.insert(0, {})
+
+
+def require_admin_key(services: ServicesDep, key: str | None = Security(_admin_key_header)) -> None:
     """Closed by default: without an admin key configured, admin routes answer 403 and say how to
     set one; with one, the X-API-Key header must carry it (401 otherwise). The user API key never
     opens them."""

@@ -32,6 +32,7 @@ KIND_BY_STATUS = {
     503: "unavailable",
 }
 _DESCRIPTIONS = {
+    400: "the body does not parse: broken JSON or multipart (`bad_request`)",
     401: "missing or wrong X-API-Key header (`unauthorized`; only when a key is configured)",
     403: "refused by configuration, e.g. admin routes without an admin key (`admin_key_not_set`)",
     404: "no such resource (`not_found`)",
@@ -58,6 +59,27 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
+def document_request_errors(spec: dict[str, Any]) -> None:
+    """Document in an OpenAPI `spec`, as `ErrorBody`, the refusals FastAPI answers before a route
+    runs: 422 on every operation with parameters or a body (in place of FastAPI's own
+    `HTTPValidationError`, which we never answer), and 400 on every one with a body that may not parse."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault("400", _documented(400))
+            if "requestBody" in operation or operation.get("parameters"):
+                responses["422"] = _documented(422)
+
+
+def _documented(code: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+
+
 def error_json(status_code: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
     """An `ErrorBody` answer; `extra` adds context fields beside `detail` and `kind`."""
     return JSONResponse({**extra, "detail": public_text(detail), "kind": kind}, status_code=status_code)
@@ -67,6 +89,9 @@ def validation_detail(exc: RequestValidationError) -> str:
     """FastAPI's list of field errors as one readable line: `body.verdict: Input should be ...`."""
     parts = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":  # its `loc` is a character position, not a field
+            parts.append("body: not valid JSON")
+            continue
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def build_local_detector(settings: Settings) -> DetectorClient:
     """The serving client for the configured engine (`AGRORISK_BACKEND_ENGINE`)."""
     if settings.engine == "triton":
-        from agrorisk_triton.client import TritonDetectorClient
+        from agrorisk_serving.triton_client import TritonDetectorClient
 
         return TritonDetectorClient(
             settings.triton_url,
@@ -29,7 +29,7 @@ def build_local_detector(settings: Settings) -> DetectorClient:
             timeout_s=settings.request_timeout_s,
             model_name=settings.triton_model,
         )
-    from agrorisk_ray.client import RayDetectorClient
+    from agrorisk_serving.ray_client import RayDetectorClient
 
     return RayDetectorClient(settings.ray_url, timeout_s=settings.request_timeout_s)
 

@@ -1,8 +1,10 @@
 """Batch jobs: many photos through the local model (and optionally Gemini), off the request path.
 
-A job is an asyncio task in this process; its photos wait on disk under `<data_dir>/jobs/<id>/`
-(uploads) or in a server folder. Each photo's result is kept as it arrives, so a slow or failing
-Gemini delays or marks its own half of an item, never the job.
+Jobs live in a `JobStore` (SQLite), so a restart loses none. Uploaded photos are written under
+`<data_dir>/jobs/<id>/` before the job is queued, folder jobs read a server folder. One worker task
+runs the queued jobs one at a time, oldest first, `concurrency` photos of a job at once; each
+photo's result is stored as it arrives, so a slow or failing Gemini delays or marks its own half of
+an item, never the job. A graceful stop puts the running job back in the queue.
 """
 
 from __future__ import annotations
@@ -11,67 +13,67 @@ import asyncio
 import logging
 import shutil
 import uuid
-from datetime import UTC, datetime
+from contextlib import suppress
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, computed_field
-
-from agrorisk_backend.api.schemas import PredictionResult
 from agrorisk_backend.errors import ApiError, public_text
+from agrorisk_backend.services.job_store import ClaimedJob, Job, JobItem, JobStore
 from agrorisk_backend.services.recognition import Recognition
 from agrorisk_backend.services.uploads import check_image_async, safe_file_name
 from agrorisk_common.images import ImageRejected
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-_KEEP_FINISHED = 200
-
-
-class JobItem(BaseModel):
-    name: str
-    status: Literal["pending", "done", "failed"] = "pending"
-    error: str | None = None
-    local: PredictionResult | None = None
-    gemini: PredictionResult | None = None
-    agreement: float | None = None
-
-
-class Job(BaseModel):
-    id: str
-    status: Literal["queued", "running", "done", "cancelled"] = "queued"
-    use_gemini: bool
-    created_at: str
-    finished_at: str | None = None
-    total: int
-    done: int = 0
-    failed: int = 0
-    items: list[JobItem]
-
-    @computed_field
-    @property
-    def progress(self) -> float:
-        """Share of photos finished (done or failed), 0..1."""
-        return (self.done + self.failed) / self.total if self.total else 1.0
 
 
 class JobManager:
     def __init__(
-        self, recognition: Recognition, work_dir: Path, concurrency: int, max_bytes: int, max_pixels: int
+        self,
+        store: JobStore,
+        recognition: Recognition,
+        work_dir: Path,
+        concurrency: int,
+        max_bytes: int,
+        max_pixels: int,
     ):
+        self.store = store
         self.recognition = recognition
         self.work_dir = work_dir
         self.concurrency = concurrency
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
-        self._jobs: dict[str, Job] = {}
-        self._tasks: dict[str, asyncio.Task] = {}
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        self._current: str | None = None
 
-    def upload_dir(self) -> tuple[str, Path]:
-        """A fresh job id and the folder its uploaded photos go to."""
-        job_id = uuid.uuid4().hex
+    async def start(self) -> None:
+        """Resume (or fail, past the restart limit) jobs a killed process left running; start the worker."""
+        recovery = await asyncio.to_thread(self.store.recover)
+        for job_id, upload_dir in recovery.failed:
+            log.warning("job %s failed: the backend stopped too often while it ran", job_id)
+            _remove(upload_dir)
+        if recovery.resumed:
+            log.info(
+                "resuming %d job(s) cut off by the last stop: %s", len(recovery.resumed), recovery.resumed
+            )
+        self._worker = asyncio.create_task(self._work(), name="job-worker")
+
+    async def aclose(self) -> None:
+        """Stop the worker (its running job goes back to the queue) and close the store."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._worker
+        self.store.close()
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    def upload_dir(self, job_id: str) -> Path:
+        """The folder a job's uploaded photos go to (removed when the job ends)."""
         folder = self.work_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
-        return job_id, folder
+        return folder
 
     async def save_upload(self, work_dir: Path, n: int, filename: str | None, data: bytes) -> Path:
         """Write the n-th upload of a job under a safe form of its name (`safe_file_name`); the
@@ -80,75 +82,78 @@ class JobManager:
         await asyncio.to_thread(path.write_bytes, data)
         return path
 
-    def start(self, job_id: str, files: list[Path], use_gemini: bool, owned_dir: Path | None = None) -> Job:
-        job = Job(
-            id=job_id,
-            use_gemini=use_gemini,
-            created_at=datetime.now(UTC).isoformat(),
-            total=len(files),
-            items=[JobItem(name=f.name) for f in files],
-        )
-        self._forget_old()
-        self._jobs[job_id] = job
-        self._tasks[job_id] = asyncio.create_task(self._run(job, files, owned_dir), name=f"job-{job_id}")
+    async def submit(
+        self, job_id: str, files: list[Path], use_gemini: bool, owned_dir: Path | None = None
+    ) -> Job:
+        """Queue a job over photos already on disk; `owned_dir` is removed when it ends."""
+        photos = [(f.name, f) for f in files]
+        job = await asyncio.to_thread(self.store.create, job_id, use_gemini, photos, owned_dir)
+        self._wake.set()
         return job
 
-    def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+    async def get(self, job_id: str) -> Job | None:
+        return await asyncio.to_thread(self.store.get, job_id)
 
     @property
     def running(self) -> int:
-        return sum(1 for task in self._tasks.values() if not task.done())
+        return int(self._current is not None)
 
-    async def aclose(self) -> None:
-        """Cancel unfinished jobs (at shutdown) and wait for them to stop."""
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+    async def _work(self) -> None:
+        while True:
+            self._wake.clear()
+            claimed = await asyncio.to_thread(self.store.claim_next)
+            if claimed is None:
+                await self._wake.wait()
+                continue
+            self._current = claimed.id
+            try:
+                await self._run(claimed)
+            finally:
+                self._current = None
 
-    async def _run(self, job: Job, files: list[Path], owned_dir: Path | None) -> None:
-        job.status = "running"
+    async def _run(self, job: ClaimedJob) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def one(item: JobItem, path: Path) -> None:
+        async def one(n: int, path: Path) -> None:
             async with semaphore:
-                await self._process(job, item, path)
+                item = await self._process(job.use_gemini, path)
+            await asyncio.to_thread(self.store.save_item, job.id, n, item)
 
+        error = None
         try:
-            await asyncio.gather(*(one(item, path) for item, path in zip(job.items, files, strict=True)))
-            job.status = "done"
+            async with asyncio.TaskGroup() as group:
+                for n, path in job.pending:
+                    group.create_task(one(n, path))
         except asyncio.CancelledError:
-            job.status = "cancelled"
+            self.store.requeue(job.id)  # the loop is stopping: a quick write, not a thread
+            log.info("job %s back in the queue: the backend is stopping", job.id)
             raise
-        finally:
-            job.finished_at = datetime.now(UTC).isoformat()
-            if owned_dir is not None:
-                shutil.rmtree(owned_dir, ignore_errors=True)
-            log.info(
-                "job %s %s: %d done, %d failed of %d", job.id, job.status, job.done, job.failed, job.total
-            )
+        except Exception as exc:  # a bug or a broken disk: the job says why instead of hanging
+            log.exception("job %s failed", job.id)
+            first = exc.exceptions[0] if isinstance(exc, ExceptionGroup) else exc
+            error = public_text(f"the job stopped on an error: {first}")
+        await asyncio.to_thread(self.store.finish, job.id, error)
+        _remove(job.upload_dir)
+        log.info("job %s %s", job.id, "done" if error is None else f"failed: {error}")
 
-    async def _process(self, job: Job, item: JobItem, path: Path) -> None:
+    async def _process(self, use_gemini: bool, path: Path) -> JobItem:
+        item = JobItem(name=path.name)
         try:
             data = await asyncio.to_thread(path.read_bytes)
             image = await check_image_async(data, self.max_bytes, self.max_pixels)
         except (OSError, ImageRejected) as exc:
-            item.status, item.error = "failed", public_text(str(exc))
-            job.failed += 1
-            return
-        if job.use_gemini:
+            return item.model_copy(update={"status": "failed", "error": public_text(str(exc))})
+        if use_gemini:
             result = await self.recognition.compare(image)
-            item.local, item.gemini, item.agreement = result.local, result.gemini, result.agreement
+            update = {"local": result.local, "gemini": result.gemini, "agreement": result.agreement}
         else:
-            item.local = await self.recognition.predict(image, use_gemini=False)
-        item.status = "done"
-        job.done += 1
+            update = {"local": await self.recognition.predict(image, use_gemini=False)}
+        return item.model_copy(update={"status": "done", **update})
 
-    def _forget_old(self) -> None:
-        finished = [job_id for job_id, task in self._tasks.items() if task.done()]
-        for job_id in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
-            self._tasks.pop(job_id)
-            self._jobs.pop(job_id)
+
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def folder_images(folder: str, root: Path | None, limit: int) -> list[Path]:

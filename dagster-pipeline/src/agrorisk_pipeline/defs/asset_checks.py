@@ -34,7 +34,7 @@ def dataset_quality(context: dg.AssetCheckExecutionContext, flow: FlowResource) 
     )
 
 
-@dg.asset_check(asset=evaluation, description="candidate mAP50 not below production by more than the margin")
+@dg.asset_check(asset=evaluation, description="candidate test mAP50 beats production by more than the margin")
 def model_quality_gate(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
     result = latest_metadata(context, "evaluation")
     return dg.AssetCheckResult(

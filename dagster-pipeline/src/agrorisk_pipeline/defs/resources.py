@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-from pydantic import create_model
+from pydantic import Field, create_model
 
 from agrorisk_pipeline.settings import Settings
 
@@ -24,7 +24,11 @@ class _Flow(dg.ConfigurableResource):
         """The flow settings with every folder made absolute (runs may start in another directory)."""
         settings = Settings(**self.model_dump())
         folders = ("work_dir", "prediction_log_dir", "feedback_dir", "retrain_requests_dir", "inbox_dir")
-        return settings.model_copy(update={name: getattr(settings, name).resolve() for name in folders})
+        optional = ("public_datasets_file", "starter_model")
+        return settings.model_copy(
+            update={name: getattr(settings, name).resolve() for name in folders}
+            | {name: getattr(settings, name).resolve() for name in optional if getattr(settings, name)}
+        )
 
     @property
     def work(self) -> Path:
@@ -55,6 +59,8 @@ def _config_type(annotation):
     """Dagster config has no Path: folders are strings in the UI and the run config."""
     if annotation is Path:
         return str
+    if annotation == Path | None:
+        return str | None
     return annotation
 
 
@@ -106,6 +112,7 @@ class GeminiResource(dg.ConfigurableResource):
 
     model: str | None = None
     base_url: str | None = None
+    evaluate: bool = Field(default=True, description="score Gemini on the test split (API calls, cost)")
 
     def settings(self):
         from agrorisk_gemini import GeminiSettings

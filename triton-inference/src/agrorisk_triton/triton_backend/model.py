@@ -1,8 +1,9 @@
 """Triton Python-backend model `agrorisk_detector`: image bytes in, detections out.
 
-Runs inside NVIDIA's Triton container (needs numpy and Pillow there). Per request: check and decode
-the image, letterbox it; one BLS call runs the whole batch on `agrorisk_onnx` (onnxruntime backend);
-decode the head + NMS with the same `yolo_processing` code the in-process detector uses. A bad image
+Runs inside NVIDIA's Triton container (needs numpy, Pillow and OpenCV there). Per request: check and
+decode the image; the decoded images are letterboxed into one batch and one BLS call runs it on
+`agrorisk_onnx` (onnxruntime backend); decode the head + NMS with the same `yolo_processing` code the
+in-process detector uses. A bad image
 fails only its own request (ERROR output), never its batch.
 """
 
@@ -13,7 +14,7 @@ import time
 import numpy as np
 import triton_python_backend_utils as pb_utils
 from PIL import Image, ImageOps
-from yolo_processing import decode_head, letterbox
+from yolo_processing import decode_head, letterbox_batch
 
 
 class Rejected(Exception):
@@ -53,30 +54,28 @@ class TritonPythonModel:
 
     def execute(self, requests):
         started = time.perf_counter()
-        images, boxes, errors = [], [], []
+        images, errors = [], []
         for request in requests:
             data = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy().reshape(-1)[0]
             try:
-                image = self.decode(bytes(data))
-                tensor, box = letterbox(image, self.imgsz)
-                images.append(tensor)
-                boxes.append(box)
+                images.append(self.decode(bytes(data)))
                 errors.append(None)
             except Rejected as exc:
-                boxes.append(None)
                 errors.append(exc.payload)
-        heads = iter(self.run_onnx(images)) if images else iter(())
+        batch, fitted = letterbox_batch(images, self.imgsz)
+        boxes, heads = iter(fitted), iter(self.run_onnx(batch) if images else ())
         latency = (time.perf_counter() - started) * 1000
-        return [
-            self.response(box, err, None if err else next(heads), latency)
-            for box, err in zip(boxes, errors, strict=True)
-        ]
+        responses = []
+        for error in errors:
+            box, head = (None, None) if error else (next(boxes), next(heads))
+            responses.append(self.response(box, error, head, latency))
+        return responses
 
-    def run_onnx(self, images):
+    def run_onnx(self, batch):
         request = pb_utils.InferenceRequest(
             model_name=self.onnx_model,
             requested_output_names=["output0"],
-            inputs=[pb_utils.Tensor("images", np.stack(images))],
+            inputs=[pb_utils.Tensor("images", batch)],
         )
         response = request.exec()
         if response.has_error():

@@ -40,7 +40,7 @@ class RetrainRequest(BaseModel):
     "/promote",
     response_model=ModelVersionOut,
     summary="Point an alias at a model version",
-    responses=error_responses(404, 409, 422),
+    responses=error_responses(404, 409),
 )
 async def promote(body: PromoteIn, services: ServicesDep) -> ModelVersionOut:
     """The serving engines pick the new production version up by hot reload."""
@@ -56,7 +56,6 @@ async def promote(body: PromoteIn, services: ServicesDep) -> ModelVersionOut:
     response_model=RetrainRequest,
     status_code=202,
     summary="Ask the pipeline to retrain",
-    responses=error_responses(422),
 )
 async def retrain(body: RetrainIn, services: ServicesDep) -> RetrainRequest:
     """Writes a retrain request file; the Dagster sensor `retrain_on_request` launches the `retrain` job."""

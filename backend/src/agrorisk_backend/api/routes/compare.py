@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep
+from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_upload
 from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.api.schemas import CompareResult
 
@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1", tags=["recognise"])
     "/compare",
     response_model=CompareResult,
     summary="Compare the local model with Gemini",
-    responses=error_responses(413, 415, 422),
+    responses=error_responses(413, 415),
+    openapi_extra=photo_upload("file"),
 )
 async def compare(image: CheckedUpload, services: ServicesDep, crop: CropHint) -> CompareResult:
     """Both recognisers concurrently (one failing leaves the other's answer), boxes matched by IoU,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Form
 
-from agrorisk_backend.api.deps import CheckedUpload, ServicesDep
+from agrorisk_backend.api.deps import CheckedUpload, ServicesDep, photo_upload
 from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     response_model=FeedbackRecord,
     status_code=201,
     summary="Give feedback on a result",
-    responses=error_responses(413, 415, 422),
+    responses=error_responses(413, 415),
+    openapi_extra=photo_upload("file"),
 )
 async def feedback(
     image: CheckedUpload,

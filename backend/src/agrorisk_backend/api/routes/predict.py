@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep
+from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_upload
 from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.api.schemas import PredictionResult
 
@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1", tags=["recognise"])
     "/predict",
     response_model=PredictionResult,
     summary="Recognise risks with the local model",
-    responses=error_responses(413, 415, 422),
+    responses=error_responses(413, 415),
+    openapi_extra=photo_upload("file"),
 )
 async def predict(image: CheckedUpload, services: ServicesDep, crop: CropHint) -> PredictionResult:
     """Detections with risk names, guidance cards, latency and model version, and the `verdict`

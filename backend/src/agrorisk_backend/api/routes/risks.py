@@ -12,9 +12,7 @@ from agrorisk_backend.errors import ApiError
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
 
-@router.get(
-    "/risks", response_model=list[RiskCard], summary="The risk catalog", responses=error_responses(422)
-)
+@router.get("/risks", response_model=list[RiskCard], summary="The risk catalog")
 async def risks(
     services: ServicesDep,
     q: str = Query(default="", max_length=200, description="words to find in names, Latin name, symptoms"),
@@ -35,7 +33,7 @@ async def risks(
     "/risks/{risk_id}",
     response_model=RiskCard,
     summary="One risk's card",
-    responses=error_responses(404, 422),
+    responses=error_responses(404),
 )
 async def risk(risk_id: str, services: ServicesDep) -> RiskCard:
     if risk_id not in services.catalog:

@@ -5,9 +5,10 @@ from collections import Counter
 import dagster as dg
 
 from agrorisk_pipeline.defs.resources import FlowResource, LabelStudioResource, RegistryResource
+from agrorisk_pipeline.defs.upstream import latest_metadata
+from agrorisk_pipeline.progress import report
 
 GROUP = "data"
-FROZEN_TEST_ALIAS = "test-frozen"
 
 
 def _catalog():
@@ -39,37 +40,58 @@ def risk_catalog(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
 
 @dg.asset(group_name=GROUP, deps=[risk_catalog], kinds={"python"})
 def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
-    """Photos per risk in the labelling pool: crawled (agrorisk-crawler) or drawn (procedural, offline)."""
+    """Photos per risk in the labelling pool: real labelled photos of a registered data set (public;
+    auto = public when one can be had, else drawn leaves, said loudly), crawled (agrorisk-crawler) or
+    drawn (procedural, offline). Records the risks the photos cover: the dataset's classes."""
     settings = flow.settings()
     catalog = _catalog()
-    risks = catalog.select(ids=flow.risk_ids)
-    if flow.data_source == "crawler":
+    source, risk_ids, extra = flow.data_source, list(flow.risk_ids), {}
+    if source in ("public", "auto"):
+        from agrorisk_pipeline.public_data import import_real_photos
+
+        real = import_real_photos(
+            settings.manifest, risk_ids, catalog, name=flow.public_dataset,
+            registry_file=settings.public_datasets_file, on_progress=lambda d, t: report(context, d, t),
+        )  # fmt: skip
+        if real is None and source == "public":
+            raise dg.Failure("no registered data set with real photos of these risks can be had here "
+                             "(agrorisk-label datasets)")  # fmt: skip
+        if real is None:
+            context.log.warning("NO REAL PHOTOS of %s can be had here: training on procedurally drawn "
+                                "leaves instead, not on real photos", ", ".join(risk_ids))  # fmt: skip
+            source = "procedural"
+        else:
+            source, risk_ids, added = "public", real.risk_ids, real.new_images
+            extra = {"datasets": f"{real.dataset} ({real.license})", "note": real.note}
+    if source == "crawler":
         from agrorisk_crawler.collection import ImageCollection
         from agrorisk_crawler.crawl import crawl_risks
         from agrorisk_crawler.settings import Settings as CrawlerSettings
 
         crawler = CrawlerSettings(download_dir=settings.pool_dir, max_per_risk=flow.max_per_risk)
         collection = ImageCollection(crawler.images_dir, crawler.manifest_path, crawler.phash_threshold)
-        report = crawl_risks(risks, crawler, collection)
-        added = report.kept()
-    else:
+        added = crawl_risks(catalog.select(ids=risk_ids), crawler, collection).kept()
+    elif source == "procedural":
         from agrorisk_common.procedural import generate_leaf_dataset
         from agrorisk_labeling.importer import import_dataset
 
         drawn = generate_leaf_dataset(
-            flow.work / "procedural", flow.risk_ids, images_per_class=flow.images_per_class,
+            flow.work / "procedural", risk_ids, images_per_class=flow.images_per_class,
             imgsz=flow.procedural_imgsz, seed=0,
         )  # fmt: skip
         added = import_dataset("yolo", drawn.parent, settings.manifest, catalog).new_manifest_rows
+        extra = {"note": "procedurally drawn leaves (a lesion pattern per risk), not real photos"}
     counts = _pool_counts(flow)
-    context.log.info("%s: %d new photos; pool %s", flow.data_source, added, counts)
+    context.log.info("%s: %d new photos; pool %s", source, added, counts)
     return dg.MaterializeResult(
         metadata={
-            "source": flow.data_source,
+            "source": source,
+            "risk_ids": dg.MetadataValue.json(risk_ids),
             "new_images": added,
             "pool_images": sum(counts.values()),
             "images_per_risk": dg.MetadataValue.json(counts),
             "manifest": dg.MetadataValue.path(str(settings.manifest.resolve())),
+            **extra,
         }
     )
 
@@ -166,34 +188,42 @@ def dataset_version(
     label_studio: LabelStudioResource,
     registry: RegistryResource,
 ) -> dg.MaterializeResult:
-    """The YOLO dataset built from the pool and kept as a version in the dataset registry (same content,
-    same version). The first version's test split becomes the frozen test set (alias `test-frozen`)."""
+    """The YOLO dataset of the risks the photos cover, built from the pool and kept as a version in the
+    dataset registry (same content, same version). Frozen test set: one per class set (`frozen_split`)."""
     from agrorisk_labeling.build import build_dataset
     from agrorisk_labeling.registry import push_dataset
+    from agrorisk_pipeline.frozen_split import freeze
 
+    photos = latest_metadata(context, "crawled_images")
+    source = photos.get("source", flow.data_source)
     manifest = flow.settings().manifest
     labeling = label_studio.labeling_settings(manifest)
     out = flow.work / "dataset"
-    report = build_dataset(
-        manifest, out, _catalog(), risk_ids=flow.risk_ids, seed=labeling.seed,
-        val_fraction=labeling.val_fraction, test_fraction=labeling.test_fraction,
+    built = build_dataset(
+        manifest, out, _catalog(), risk_ids=photos.get("risk_ids") or flow.risk_ids, seed=labeling.seed,
+        val_fraction=labeling.val_fraction if flow.val_fraction is None else flow.val_fraction,
+        test_fraction=labeling.test_fraction if flow.test_fraction is None else flow.test_fraction,
         phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
+        on_progress=lambda d, t: report(context, d, t),
     )  # fmt: skip
     datasets = registry.datasets()
-    info = push_dataset(out, {"dagster_run_id": context.run.run_id}, registry=datasets)
-    if FROZEN_TEST_ALIAS not in datasets.aliases():
-        datasets.promote(info.version, FROZEN_TEST_ALIAS)
-    context.log.info("dataset %s (%s): splits %s, %d rejected", info.version, report.dataset_hash[:12],
-                     report.split_counts, len(report.rejected))  # fmt: skip
+    lineage = {"dagster_run_id": context.run.run_id, "source": source, "datasets": photos.get("datasets", "")}
+    info = push_dataset(out, lineage, registry=datasets)
+    alias, frozen = freeze(datasets, info.version, built.class_names, source)
+    context.log.info("dataset %s (%s): splits %s, %d rejected; frozen test set %s = %s", info.version,
+                     built.dataset_hash[:12], built.split_counts, len(built.rejected), alias, frozen)  # fmt: skip
     return dg.MaterializeResult(
         metadata={
             "version": info.version,
-            "dataset_hash": report.dataset_hash,
-            "class_names": dg.MetadataValue.json(report.class_names),
-            "splits": dg.MetadataValue.json(report.split_counts),
-            "rejected": len(report.rejected),
-            "imbalance_ratio": report.imbalance_ratio,
-            "balance": dg.MetadataValue.md(report.to_markdown()),
+            "dataset_hash": built.dataset_hash,
+            "source": source,
+            "class_names": dg.MetadataValue.json(built.class_names),
+            "splits": dg.MetadataValue.json(built.split_counts),
+            "rejected": len(built.rejected),
+            "imbalance_ratio": built.imbalance_ratio,
+            "balance": dg.MetadataValue.md(built.to_markdown()),
+            "frozen_test_alias": alias,
+            "frozen_test_version": frozen,
             "data_yaml": dg.MetadataValue.path(str((out / "data.yaml").resolve())),
             "registry": datasets.location,
         }

@@ -16,6 +16,7 @@ def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
     """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here."""
     from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
     from agrorisk_pipeline.drift import compute_drift, records_frame
+    from agrorisk_pipeline.metrics_push import push_drift
 
     settings = flow.settings()
     reference_file = latest_metadata(context, "batch_inference")["reference"]
@@ -30,6 +31,8 @@ def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
     )  # fmt: skip
     context.log.info("drift %s: %s drifted of %d (report %s)", result.status, result.drifted_columns,
                      len(result.columns), result.html_path)  # fmt: skip
+    if settings.pushgateway_url:
+        push_drift(settings.pushgateway_url, result)
     return dg.MaterializeResult(
         metadata={
             "status": result.status,

@@ -6,7 +6,7 @@ import httpx
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import sniff_mime_type
-from agrorisk_ray.detector import SOURCE
+from agrorisk_serving.detector import SOURCE
 
 
 class RayDetectorClient:

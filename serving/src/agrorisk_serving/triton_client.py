@@ -7,8 +7,7 @@ from typing import Literal
 import numpy as np
 
 from agrorisk_common.detection import Prediction
-from agrorisk_common.triton_tensors import INPUT, OUTPUTS, SOURCE, unpack_prediction
-from agrorisk_triton.settings import MODEL_NAME
+from agrorisk_serving.triton_tensors import INPUT, MODEL_NAME, OUTPUTS, SOURCE, unpack_prediction
 
 
 class TritonDetectorClient:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE
+from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE
 
 LEAF = (46, 125, 50)
 LESION_COLOURS = ((150, 40, 30), (230, 210, 60), (240, 240, 240), (90, 60, 30), (30, 30, 30), (200, 120, 200))

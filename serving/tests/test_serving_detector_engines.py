@@ -6,15 +6,14 @@ import pytest
 import torch
 
 from agrorisk_common.images import decode_image
-from agrorisk_ray.detector import DetectionParams, DeviceUnavailable, load_detector, predict
-from agrorisk_ray.model_source import ModelSource
+from agrorisk_serving.detector import DetectionParams, DeviceUnavailable, load_detector, predict
+from agrorisk_serving.model_source import ModelSource
 
 
 def test_onnxruntime_and_ultralytics_engines_map_classes_to_risk_ids(
     model_registry, sample_images, class_names
 ):
-    storage, _ = model_registry
-    model = ModelSource.from_settings(storage).pull()
+    model = ModelSource.from_settings(model_registry).pull()
     params = DetectionParams(conf_threshold=0.001)
     images = [decode_image(data).image for data in sample_images]
     for engine in ("onnxruntime", "ultralytics"):
@@ -29,8 +28,7 @@ def test_onnxruntime_and_ultralytics_engines_map_classes_to_risk_ids(
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer of a machine without a GPU")
 def test_auto_device_runs_on_the_cpu_and_an_absent_gpu_is_a_clear_error(model_registry):
-    storage, _ = model_registry
-    model = ModelSource.from_settings(storage).pull()
+    model = ModelSource.from_settings(model_registry).pull()
     for engine in ("onnxruntime", "ultralytics"):
         assert load_detector(model, engine, DetectionParams(device="auto")).device == "cpu"
         with pytest.raises(DeviceUnavailable, match="'cuda:0'"):

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import numpy as np
 from PIL import Image
 
 from agrorisk_common.detection import Box, Detection, Prediction
-from agrorisk_ray.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
-from agrorisk_ray.yolo_processing import RawDetection, decode_head, letterbox
+from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
+from agrorisk_serving.yolo_processing import RawDetection, decode_head, letterbox_batch
 
 Engine = Literal["onnxruntime", "ultralytics"]
 SOURCE = "yolo"
@@ -106,8 +105,8 @@ class OnnxDetector:
         )
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
-        tensors, boxes = zip(*(letterbox(image, self.imgsz) for image in images), strict=True)
-        (output,) = self.session.run(None, {self.input_name: np.stack(tensors)})
+        batch, boxes = letterbox_batch(images, self.imgsz)
+        (output,) = self.session.run(None, {self.input_name: batch})
         p = self.params
         return [
             [

@@ -17,6 +17,7 @@ import numpy as np
 from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.images import ImageRejected
 
+MODEL_NAME = "agrorisk_detector"
 SOURCE = "yolo"
 INPUT = "IMAGE"
 OUTPUTS = (

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from agrorisk_ray.detector import Detector
-from agrorisk_ray.model_source import ModelSource, ModelUnavailable, ModelVersion
+from agrorisk_serving.detector import Detector
+from agrorisk_serving.model_source import ModelSource, ModelUnavailable, ModelVersion
 
 log = logging.getLogger(__name__)
 

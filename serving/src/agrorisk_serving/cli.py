@@ -1,0 +1,87 @@
+"""`agrorisk-serving bench`: time the detector's stages (decode, letterbox, ONNX Runtime, NMS) apart."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agrorisk_common.cli import err, fail, one_line
+from agrorisk_common.logging import configure_logging
+from agrorisk_serving.model_source import ModelSource, ModelUnavailable
+from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
+
+app = typer.Typer(
+    help="The AgroRisk serving library: time the detector's pre-processing, inference and post-processing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+
+
+@app.callback()
+def main() -> None:
+    configure_logging()
+
+
+@app.command()
+def bench(
+    photo: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Photo to time (default: a drawn leaf).")
+    ] = None,
+    size: Annotated[
+        int, typer.Option(min=16, help="The photo is re-encoded as a JPEG of size x size.")
+    ] = 640,
+    imgsz: Annotated[int, typer.Option(min=32, help="Model input size the photo is letterboxed to.")] = 640,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs of each stage.")] = 50,
+    alias: Annotated[str, typer.Option(help="Registry alias or version of the model.")] = "production",
+    smoke: Annotated[
+        bool, typer.Option("--smoke-model", help="Time a throwaway smoke model instead of the registry's.")
+    ] = False,
+    out_file: Annotated[Path, typer.Option("--out", help="Results file (JSON).")] = Path(
+        "serving-bench.json"
+    ),
+) -> None:
+    """Median and p95 milliseconds of decode, letterbox, ONNX Runtime and head decoding + NMS."""
+    from agrorisk_serving.stage_bench import square_jpeg, time_stages
+
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            storage = _smoke_registry(Path(work)) if smoke else StorageSettings()
+            model = ModelSource(ModelRegistry.from_settings(storage), alias).pull()
+            jpeg = square_jpeg(photo, size)
+            results = time_stages(jpeg, model, imgsz, repeats)
+        except (ModelUnavailable, RegistryError, OSError, ValueError) as exc:
+            raise fail(one_line(exc)) from None
+    results = {"model_version": model.version, "photo": str(photo or "drawn leaf"), **results}
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title=f"{results['photo_size']} JPEG → {imgsz}px, model {model.version}")
+    for column in ("stage", "median ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in ("decode", "letterbox", "onnxruntime", "decode_nms"):
+        table.add_row(stage, f"{results[stage]['median_ms']:.2f}", f"{results[stage]['p95_ms']:.2f}")
+    out.print(table)
+    out.print(f"results written to {out_file}")
+
+
+def _smoke_registry(work: Path) -> StorageSettings:
+    from agrorisk_common.catalog import load_catalog
+    from agrorisk_serving.smoke_model import train_smoke_model
+
+    names = [risk.id for risk in load_catalog()][:2]
+    err.print("training a throwaway smoke model …")
+    # In a child process: torch's OpenMP runtime, once loaded here, slows ONNX Runtime's threads down.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        files = pool.submit(train_smoke_model, work / "train", names, 64).result()
+    storage = StorageSettings(local_root=work / "registry", cache_dir=work / "cache")
+    registry = ModelRegistry.from_settings(storage)
+    registry.promote(registry.push(files, {"class_names": names, "imgsz": 64}).version, "production")
+    return storage
