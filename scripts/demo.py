@@ -317,7 +317,7 @@ class StepProgress:
 
         return demo_logger
 
-    def event(self, kind: str, step: str, message: str) -> None:
+    def event(self, kind: str, step: str) -> None:
         if kind == "STEP_START":
             self.tasks[step] = (self.bar.add_task(step, total=None), time.perf_counter())
             if not self.live:
@@ -346,7 +346,7 @@ class _Relay(logging.Handler):
         meta = getattr(record, "dagster_meta", None)
         event = meta.get("dagster_event") if meta else None
         if event is not None and event.step_key:
-            self.progress.event(event.event_type_value, event.step_key, record.getMessage())
+            self.progress.event(event.event_type_value, event.step_key)
         elif hasattr(record, "step"):
             self.progress.advance(record.step, record.done, record.total, record.getMessage())
 

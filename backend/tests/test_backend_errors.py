@@ -114,7 +114,7 @@ def registry_copy(ray_stack, tmp_path) -> StorageSettings:
 
 
 def test_no_answer_of_any_route_names_a_server_path(
-    make_client, registry_copy, tmp_path, tmp_path_factory, leaf, catalog
+    make_client, registry_copy, tmp_path, tmp_path_factory, leaf
 ):
     """Every route with good and bad input: no body holds an absolute server path (the tmp data dir,
     the registry, the repo), every error is {detail, kind}, and every status is documented."""

@@ -57,4 +57,7 @@ def test_a_misspelt_setting_is_named_with_the_likely_one(monkeypatch, caplog):
     monkeypatch.setenv("AGRORISK_UNITTEST_EPOHCS", "5")
     with caplog.at_level(logging.WARNING, logger="agrorisk_common.settings"):
         assert Demo().epochs == 3
-    assert "AGRORISK_UNITTEST_EPOHCS is set but no setting reads it; did you mean AGRORISK_UNITTEST_EPOCHS?" in caplog.text
+    assert (
+        "AGRORISK_UNITTEST_EPOHCS is set but no setting reads it; did you mean AGRORISK_UNITTEST_EPOCHS?"
+        in caplog.text
+    )

@@ -64,7 +64,7 @@ def test_ap_is_cocos_and_a_class_without_ground_truth_is_not_averaged():
     assert report.mean_iou == pytest.approx(1.0)
 
 
-def test_unranked_source_gets_no_map(tmp_path):
+def test_unranked_source_gets_no_map():
     truth = {"a.jpg": [_det(RISKS[0], 1, 0.1)]}
     preds = {"a.jpg": Prediction(source="gemini", detections=[_det(RISKS[0], 0.6, 0.12)])}
     report = evaluate(truth, preds, RISKS, thresholds=Thresholds(map_conf=None, operating_conf=0.0))

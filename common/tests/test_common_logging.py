@@ -29,7 +29,7 @@ def test_secrets_never_reach_the_log(service_log):
 
 
 def test_http_client_requests_are_not_logged_one_by_one(service_log):
-    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    transport = httpx.MockTransport(lambda _request: httpx.Response(200))
     with httpx.Client(transport=transport) as client:
         client.get("http://detector.test/predict")
     logging.getLogger("httpx").warning("the detector is slow")

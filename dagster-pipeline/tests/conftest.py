@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def offline_environment(tmp_path_factory):
+def offline_environment():
     env = {
         "WANDB_MODE": "offline",
         "WANDB_SILENT": "true",

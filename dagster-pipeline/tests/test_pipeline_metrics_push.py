@@ -22,7 +22,7 @@ def _result(share: float, drift: bool) -> DriftResult:
                        columns=[], seconds=0.1)  # fmt: skip
 
 
-def test_drift_verdict_is_pushed_and_a_down_gateway_is_only_a_warning(tmp_path, caplog):
+def test_drift_verdict_is_pushed_and_a_down_gateway_is_only_a_warning(caplog):
     if not PUSHGATEWAY.exists():
         pytest.fail(f"{PUSHGATEWAY} is missing: `make test-deps` installs prometheus-pushgateway")
     port = free_port()

@@ -17,7 +17,7 @@ from agrorisk_labeling.settings import Settings
 runner = CliRunner()
 
 
-def test_yolo_pseudo_labels_above_confidence_else_review(trained, make_pool, risk_ids):
+def test_yolo_pseudo_labels_above_confidence_else_review(trained, make_pool):
     manifest = make_pool(per_class=2, duplicates=0).manifest
     keen = autolabel(manifest, [YoloLabeller(trained.weights, confidence=0.0001), WholeImageLabeller()])
     assert keen.by_source.get("yolo", 0) >= 1
@@ -37,7 +37,8 @@ def test_yolo_pseudo_labels_above_confidence_else_review(trained, make_pool, ris
     assert (unsure.labelled, unsure.needs_review) == (0, 4)  # no whole-image box unless asked for
 
 
-def test_the_default_chain_without_model_or_key_is_empty(catalog, no_labellers):
+@pytest.mark.usefixtures("no_labellers")
+def test_the_default_chain_without_model_or_key_is_empty(catalog):
     assert build_labellers(Settings(), catalog) == []
     chain = build_labellers(Settings(labellers="auto,whole-image"), catalog)
     assert [type(labeller) for labeller in chain] == [WholeImageLabeller]

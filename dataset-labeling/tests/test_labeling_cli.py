@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 from ultralytics.data.utils import check_det_dataset
 
@@ -23,9 +24,8 @@ def test_help_lists_every_command():
         assert command in result.output
 
 
-def test_crawled_photos_without_model_or_gemini_wait_for_review_never_whole_image(
-    make_pool, risk_ids, tmp_path, no_labellers
-):
+@pytest.mark.usefixtures("no_labellers")
+def test_crawled_photos_without_model_or_gemini_wait_for_review_never_whole_image(make_pool, tmp_path):
     pool = make_pool(per_class=6, duplicates=0, labelled=True)
     store = LabelStore.load(labels_path_of(pool.manifest))
     crawled = sorted(store.items)[::3]  # these came from the crawler: no boxes yet
@@ -53,7 +53,8 @@ def test_crawled_photos_without_model_or_gemini_wait_for_review_never_whole_imag
     assert stats.exit_code == 0 and "review" in stats.output
 
 
-def test_a_crawl_with_nothing_boxed_builds_nothing_and_says_why(make_pool, tmp_path, no_labellers):
+@pytest.mark.usefixtures("no_labellers")
+def test_a_crawl_with_nothing_boxed_builds_nothing_and_says_why(make_pool, tmp_path):
     manifest = make_pool(per_class=3, duplicates=0).manifest
     result = runner.invoke(app, ["prepare", "--manifest", str(manifest), "--out", str(tmp_path / "ds")])
     assert result.exit_code == 1
@@ -61,7 +62,8 @@ def test_a_crawl_with_nothing_boxed_builds_nothing_and_says_why(make_pool, tmp_p
     assert not (tmp_path / "ds").exists()
 
 
-def test_whole_image_boxes_only_on_request_and_recorded_as_such(make_pool, risk_ids, tmp_path, no_labellers):
+@pytest.mark.usefixtures("no_labellers")
+def test_whole_image_boxes_only_on_request_and_recorded_as_such(make_pool, risk_ids, tmp_path):
     manifest = make_pool(per_class=6, duplicates=1).manifest  # crawled close-ups: no labels yet
     result = runner.invoke(
         app, ["prepare", "--manifest", str(manifest), "--out", str(tmp_path / "ds"), "--whole-image"]

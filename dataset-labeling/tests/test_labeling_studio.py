@@ -113,8 +113,9 @@ def label_studio(tmp_path_factory) -> Iterator[Server]:
         log.close()
 
 
+@pytest.mark.usefixtures("no_labellers")
 def test_round_trip_human_labels_win_and_reimport_is_idempotent(
-    label_studio, make_pool, catalog, risk_ids, monkeypatch, tmp_path, no_labellers
+    label_studio, make_pool, catalog, risk_ids, monkeypatch, tmp_path
 ):
     pool = make_pool(per_class=3, duplicates=0)
     pool_dir = label_studio.files_root / "pool"
@@ -209,7 +210,7 @@ def test_round_trip_human_labels_win_and_reimport_is_idempotent(
     assert len(read_manifest(manifest)) == 6
 
 
-def test_waiting_photos_are_marked_in_their_task_and_an_empty_annotation_is_a_negative(make_pool, catalog):
+def test_waiting_photos_are_marked_in_their_task_and_an_empty_annotation_is_a_negative(make_pool):
     manifest = make_pool(per_class=1, duplicates=0).manifest
     autolabel(manifest, [])  # no labeller: both photos wait for review
     store = LabelStore.load(labels_path_of(manifest))

@@ -54,7 +54,7 @@ def on_files(files, config):
     return files
 
 
-def on_page_markdown(markdown, page, config, files):
+def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 (mkdocs passes each by name)
     packages = set(workspace_packages())
     page_dir = posixpath.dirname(page.file.src_uri)
 

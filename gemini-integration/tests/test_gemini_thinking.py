@@ -135,7 +135,8 @@ def test_our_client_succeeds_on_every_model_with_the_default_thinking_off(
     assert call.body["generationConfig"]["thinkingConfig"] == rest(thinking_config(model, 0))
 
 
-def test_the_stand_in_counts_image_tokens_by_model_family(gemini, settings, catalog, photo):
+@pytest.mark.usefixtures("gemini")
+def test_the_stand_in_counts_image_tokens_by_model_family(settings, catalog, photo):
     async def prompt_tokens(model: str) -> int:
         detector = GeminiDetector(settings.model_copy(update={"model": model}), catalog)
         try:

@@ -250,7 +250,8 @@ def test_one_real_photo_through_the_backend_compare_route(demo, demo_env, fake_g
     assert fake_gemini.calls(), "the backend did not ask the Gemini server"
 
 
-def test_stop_ends_every_process_the_demo_started(demo, demo_env):
+@pytest.mark.usefixtures("demo")
+def test_stop_ends_every_process_the_demo_started(demo_env):
     run_dir = Path(demo_env["AGRORISK_RUN_DIR"])
     started = started_processes(run_dir)
     assert set(started) == {"ray", "backend"}  # headless: no Gradio

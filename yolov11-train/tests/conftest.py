@@ -53,6 +53,7 @@ def leaf_data(train_root) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(offline_env, train_root) -> TrainSettings:
+    del offline_env  # requested for its environment only
     return TrainSettings(
         project_dir=train_root / "runs",
         model="yolo11n.yaml",
@@ -67,6 +68,7 @@ def settings(offline_env, train_root) -> TrainSettings:
 @pytest.fixture(scope="session")
 def trained(offline_env, leaf_data, train_root) -> TrainResult:
     """`agrorisk-train fit --data … --model yolo11n.yaml --epochs 2 --imgsz 64` as a user runs it."""
+    del offline_env  # requested for its environment only
     runs = train_root / "runs"
     result = CliRunner().invoke(
         app,

@@ -41,13 +41,15 @@ def test_a_mismatch_beyond_the_tolerance_is_refused(exported, trained, settings)
         export_onnx(trained.best_pt, strict, image=image)
 
 
-def test_export_cli_reports_the_difference(trained, offline_env):
+@pytest.mark.usefixtures("offline_env")
+def test_export_cli_reports_the_difference(trained):
     result = CliRunner().invoke(app, ["export", str(trained.best_pt), "--no-torchscript"])
     assert result.exit_code == 0, result.output
     assert "max |ONNX - PyTorch|" in result.output
 
 
-def test_evaluate_cli_writes_the_shared_report_format(trained, leaf_data, tmp_path, offline_env):
+@pytest.mark.usefixtures("offline_env")
+def test_evaluate_cli_writes_the_shared_report_format(trained, leaf_data, tmp_path):
     out = tmp_path / "eval"
     result = CliRunner().invoke(
         app,
@@ -69,11 +71,14 @@ def test_evaluate_an_onnx_model(exported, leaf_data, settings):
     from agrorisk_train.evaluation import evaluate_model
 
     result, _ = exported
-    report = evaluate_model(result.onnx_path, leaf_data, settings, split="test", imgsz=64, operating_conf=0.001)
+    report = evaluate_model(
+        result.onnx_path, leaf_data, settings, split="test", imgsz=64, operating_conf=0.001
+    )
     assert report.n_images == 2 and report.n_errors == 0
 
 
-def test_evaluate_a_missing_split_is_one_readable_error(trained, leaf_data, offline_env, tmp_path):
+@pytest.mark.usefixtures("offline_env")
+def test_evaluate_a_missing_split_is_one_readable_error(trained, leaf_data, tmp_path):
     result = CliRunner().invoke(
         app,
         [

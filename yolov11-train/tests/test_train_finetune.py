@@ -19,6 +19,7 @@ CONTRACT_KEYS = {"metrics", "train_config", "dataset_version", "dataset_hash", "
 
 @pytest.fixture(scope="module")
 def registry_env(tmp_path_factory, offline_env):
+    del offline_env  # requested for its environment only
     root = tmp_path_factory.mktemp("registry")
     env = {"AGRORISK_STORAGE_ENDPOINT": "", "AGRORISK_STORAGE_LOCAL_ROOT": str(root / "store"),
            "AGRORISK_STORAGE_CACHE_DIR": str(root / "cache")}  # fmt: skip
@@ -29,7 +30,7 @@ def registry_env(tmp_path_factory, offline_env):
 
 
 @pytest.fixture(scope="module")
-def registered(trained, leaf_data, registry_env):
+def registered(trained, registry_env):
     env, registry = registry_env
     result = CliRunner().invoke(app, ["push", str(trained.run_dir), "--dataset-version", "v7"], env=env)
     assert result.exit_code == 0, result.output
@@ -114,7 +115,8 @@ def test_finetune_registers_a_new_version_with_the_old_vs_new_comparison(
     )
 
 
-def test_finetune_without_a_production_model_is_one_readable_error(leaf_data, tmp_path, offline_env):
+@pytest.mark.usefixtures("offline_env")
+def test_finetune_without_a_production_model_is_one_readable_error(leaf_data, tmp_path):
     env = {"AGRORISK_STORAGE_ENDPOINT": "", "AGRORISK_STORAGE_LOCAL_ROOT": str(tmp_path / "empty"),
            "AGRORISK_STORAGE_CACHE_DIR": str(tmp_path / "cache")}  # fmt: skip
     result = CliRunner().invoke(app, ["finetune", "--data", str(leaf_data), "--epochs", "1"], env=env)

@@ -35,14 +35,16 @@ def test_fit_writes_best_model_metrics_and_offline_wandb_run(trained, wandb_hist
     assert "artifact" in kinds  # the best model
 
 
-def test_fit_with_missing_data_yaml_is_one_readable_error(offline_env, tmp_path):
+@pytest.mark.usefixtures("offline_env")
+def test_fit_with_missing_data_yaml_is_one_readable_error(tmp_path):
     result = CliRunner().invoke(app, ["fit", "--data", str(tmp_path / "nope.yaml"), "--epochs", "1"])
     assert result.exit_code == 1
     assert "data.yaml not found" in result.output
     assert "Traceback" not in result.output
 
 
-def test_fit_with_unknown_model_name_is_one_readable_error(offline_env, leaf_data, tmp_path):
+@pytest.mark.usefixtures("offline_env")
+def test_fit_with_unknown_model_name_is_one_readable_error(leaf_data, tmp_path):
     result = CliRunner().invoke(
         app, ["fit", "--data", str(leaf_data), "--model", "yolo99z.pt", "--project", str(tmp_path)]
     )
@@ -88,7 +90,8 @@ def test_registry_start_without_a_registry_is_refused(settings):
         resolve_start_weights(settings, "registry:production")
 
 
-def test_bench_writes_seconds_per_epoch_per_100_images(offline_env, tmp_path):
+@pytest.mark.usefixtures("offline_env")
+def test_bench_writes_seconds_per_epoch_per_100_images(tmp_path):
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(app, ["bench", "--out", str(out), "--epochs", "1", "--images-per-class", "2"])
     assert result.exit_code == 0, result.output

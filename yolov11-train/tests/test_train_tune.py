@@ -6,6 +6,7 @@ import json
 from types import SimpleNamespace
 
 import optuna
+import pytest
 from typer.testing import CliRunner
 
 from agrorisk_train.cli import app
@@ -16,9 +17,8 @@ SEARCHED = {"lr0", "lrf", "momentum", "weight_decay", "warmup_epochs", "box", "c
             "fliplr", "flipud", "mosaic", "imgsz", "batch"}  # fmt: skip
 
 
-def test_tune_records_both_trials_with_a_pruner_report_every_epoch(
-    leaf_data, train_root, offline_env, tmp_path
-):
+@pytest.mark.usefixtures("offline_env")
+def test_tune_records_both_trials_with_a_pruner_report_every_epoch(leaf_data, tmp_path):
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     result = CliRunner().invoke(
         app,

@@ -49,7 +49,8 @@ def postgres_url():
 
 
 @pytest.mark.slow
-def test_two_workers_share_one_study_through_postgresql(postgres_url, leaf_data, offline_env, tmp_path):
+@pytest.mark.usefixtures("offline_env")
+def test_two_workers_share_one_study_through_postgresql(postgres_url, leaf_data, tmp_path):
     for worker in ("a", "b"):
         result = CliRunner().invoke(
             app,

@@ -96,7 +96,7 @@ async def run_load(
                             errors.append("; ".join(failed))
                 except httpx.HTTPError as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
-                if progress is not None:
+                if progress is not None and task is not None:
                     progress.advance(task)
 
         started_at = datetime.now(UTC).isoformat()

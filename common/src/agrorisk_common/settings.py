@@ -46,6 +46,7 @@ class AgroRiskSettings(BaseSettings):
                 return None
         return value
 
+    @typing.override
     def model_post_init(self, context: object, /) -> None:
         """Warn once about `AGRORISK_<SERVICE>_*` variables no setting reads: a misspelt name would
         otherwise be ignored silently."""

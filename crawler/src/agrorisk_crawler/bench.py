@@ -10,7 +10,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from agrorisk_common.catalog import Risk
+from agrorisk_common.catalog import Risk, RiskType
 from agrorisk_crawler.collection import ImageCollection
 from agrorisk_crawler.crawl import crawl_risks
 from agrorisk_crawler.loopback import LoopbackSite, synthetic_photo
@@ -22,7 +22,7 @@ DEDUP_HASHES = 10_000
 BENCH_RISK = Risk(
     id="bench-leaf-spot",
     crop="winter_wheat",
-    risk_type="disease",
+    risk_type=RiskType.DISEASE,
     name_uk="Плямистість листя",
     name_en="Leaf spot",
     plant_part="листя",

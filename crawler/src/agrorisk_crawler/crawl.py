@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from agrorisk_common.catalog import Risk
 from agrorisk_crawler.collection import ImageCollection
@@ -43,7 +43,7 @@ def crawl_risks(
         console=console,
         disable=console is None,
     )
-    bars: dict[str, int] = {}
+    bars: dict[str, TaskID] = {}
 
     def advance(risk_id: str, outcome: str) -> None:
         if outcome in KEPT_OUTCOMES:

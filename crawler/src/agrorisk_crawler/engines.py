@@ -97,6 +97,7 @@ class QueryTaggingParser(Parser):
             yield {**task, "query": query}
 
     def parse_tasks(self, response, tally: Callable[[str], None], **kwargs) -> Iterable[dict]:
+        del tally  # HTML result pages: `parse` tallies their HTTP errors
         return super().parse(response, **kwargs) or ()
 
 
@@ -146,7 +147,7 @@ class Engine:
     """One search engine: how to page through its results and which parser reads them."""
 
     name: str
-    parser: type[Parser]
+    parser: type[QueryTaggingParser]
     page_size: int
     max_results: int
     page_url: Callable[[Settings, str, int], str]  # (settings, query, offset) -> URL

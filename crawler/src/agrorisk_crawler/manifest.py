@@ -30,7 +30,7 @@ def load_manifest(path: Path) -> list[dict]:
 def save_manifest(rows: list[dict], path: Path) -> None:
     """Write all rows atomically (a crash mid-write leaves the previous manifest intact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows, columns=pd.Index(COLUMNS))
     tmp = path.with_suffix(".csv.tmp")
     frame.to_csv(tmp, index=False)
     os.replace(tmp, path)

@@ -13,6 +13,7 @@ import logging
 import queue
 import time
 from queue import Full, Queue
+from typing import override
 
 import requests
 from icrawler import Crawler, ImageDownloader
@@ -20,7 +21,7 @@ from icrawler.utils.cached_queue import CachedQueue
 from urllib3.exceptions import ReadTimeoutError
 
 from agrorisk_crawler.collection import LIMIT_REACHED, ImageCollection
-from agrorisk_crawler.engines import Engine, PageListFeeder
+from agrorisk_crawler.engines import Engine, PageListFeeder, QueryTaggingParser
 from agrorisk_crawler.politeness import PoliteSession
 from agrorisk_crawler.report import ALREADY_HAVE, KEPT_OUTCOMES, SEEN_URL, CrawlReport
 from agrorisk_crawler.settings import Settings
@@ -69,6 +70,7 @@ class CollectingDownloader(ImageDownloader):
         self.settings, self.report = settings, report
         self._attempted: set[str] = set()
 
+    @override
     def worker_exec(self, queue_timeout: float = POLL_S, **kwargs) -> None:  # type: ignore[override]
         """Take tasks until the risk is full, or the parsers are done and the queue is empty."""
         while not self.signal.get("reach_max_num"):
@@ -83,6 +85,7 @@ class CollectingDownloader(ImageDownloader):
             finally:
                 self.in_queue.task_done()
 
+    @override
     def download(self, task, default_ext, timeout=None, max_retry=0, overwrite=False, **kwargs) -> None:  # type: ignore[override]
         outcome = self._fetch_and_offer(task["file_url"], task.get("query", ""))
         self.report.add(self.risk_id, outcome)
@@ -137,6 +140,8 @@ class CollectingDownloader(ImageDownloader):
 class RiskCrawler(Crawler):
     """One engine's result pages for one risk, through icrawler's threads, into the collection."""
 
+    parser: QueryTaggingParser
+
     def __init__(
         self,
         engine: Engine,
@@ -168,12 +173,14 @@ class RiskCrawler(Crawler):
         self.feeder.out_queue = self.parser.in_queue = TaskQueue(5 * self.feeder.thread_num)
         self.parser.out_queue = self.downloader.in_queue = TaskQueue(5 * self.downloader.thread_num)
 
+    @override
     def set_logger(self, log_level=logging.INFO) -> None:
         """No basicConfig (the CLI owns logging); icrawler's per-URL INFO lines are silenced, errors stay."""
         for name in ICRAWLER_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
         self.logger = logging.getLogger("icrawler")
 
+    @override
     def set_session(self, headers=None) -> None:
         self.session = self._shared_session  # one session, so the per-host rate limit is global
 

@@ -180,7 +180,9 @@ def queue_for_review(
         client = studio.connect(labeling_settings)
         project_id = studio.ensure_project(client, labeling_settings, risk_ids)
         studio.ensure_local_storage(client, labeling_settings, project_id, images_dir, files_root)
-        client.projects.import_tasks(id=project_id, request=tasks)
+        # The SDK types an imported prediction as PredictionRequest, which requires the `task` it will
+        # belong to; Label Studio's import takes plain task dicts.
+        client.projects.import_tasks(id=project_id, request=tasks)  # pyright: ignore[reportArgumentType]
         result["label_studio"] = f"{labeling_settings.label_studio_url}/projects/{project_id}"
     elif tasks:
         tasks_file = out_dir / f"tasks-{len(queued) + len(tasks):06d}.json"

@@ -115,8 +115,8 @@ def compute_drift(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Evidently warns on constant columns; their drift is then 0
         snapshot = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True).run(
-            current_data=Dataset.from_pandas(current[shared], data_definition=definition),
-            reference_data=Dataset.from_pandas(reference[shared], data_definition=definition),
+            current_data=Dataset.from_pandas(current.filter(items=shared), data_definition=definition),
+            reference_data=Dataset.from_pandas(reference.filter(items=shared), data_definition=definition),
         )
     columns = _column_drift(snapshot.dict(), outputs)
     result = _result("ok", columns, drift_share, reference, current, started, out_dir, snapshot)

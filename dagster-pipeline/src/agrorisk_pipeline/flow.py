@@ -52,8 +52,7 @@ def materialize_flow(
 ) -> FlowResult:
     """Materialize `selection` (Dagster selection syntax) with its checks; never raises on a failed step."""
     if resources is None:
-        settings = Settings(**({"work_dir": work_dir} if work_dir else {}))
-        resources = default_resources(settings)
+        resources = default_resources(Settings(work_dir=work_dir) if work_dir else Settings())
     if instance is None:
         instance = (
             dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()

@@ -22,7 +22,9 @@ class DatasetQuality(BaseModel):
     class_images: dict[str, int]
     split_images: dict[str, int]
     imbalance_ratio: float
-    negatives: list[str] = Field(description="photos with an empty label file: no risk on them (healthy leaves)")
+    negatives: list[str] = Field(
+        description="photos with an empty label file: no risk on them (healthy leaves)"
+    )
     invalid_labels: list[str]
     missing_labels: list[str]
     leaked_images: list[str]

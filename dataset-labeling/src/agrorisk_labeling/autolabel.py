@@ -20,7 +20,7 @@ from agrorisk_labeling.labels import (
     LabelStatus,
     LabelStore,
 )
-from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+from agrorisk_labeling.manifest import images_dir_of, labels_path_of, manifest_rows, read_manifest
 
 log = logging.getLogger(__name__)
 AUTO_PRIORITY = max(PRIORITY[LabelSource.YOLO], PRIORITY[LabelSource.GEMINI])
@@ -76,14 +76,14 @@ def autolabel(
     """
     frame = read_manifest(manifest).drop_duplicates("sha256")
     if only_sha256 is not None:
-        frame = frame[frame["sha256"].isin(only_sha256)]
+        frame = frame.loc[frame["sha256"].isin(list(only_sha256))]
     images_dir = images_dir or images_dir_of(manifest)
     store = LabelStore.load(labels_path or labels_path_of(manifest))
     summary = AutolabelSummary(labels_path=str(store.path))
     sources: Counter[str] = Counter()
 
     async def run() -> None:
-        for done, row in enumerate(frame.itertuples(index=False), start=1):
+        for done, row in enumerate(manifest_rows(frame), start=1):
             path = images_dir / row.file
             if not _retry(store.get(row.sha256), relabel):
                 summary.kept_existing += 1

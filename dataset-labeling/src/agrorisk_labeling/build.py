@@ -23,7 +23,7 @@ from agrorisk_common.detection import Box
 from agrorisk_labeling.checks import image_size, label_problems
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labels import ImageLabels, LabelSource, LabelStatus, LabelStore
-from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+from agrorisk_labeling.manifest import images_dir_of, labels_path_of, manifest_rows, read_manifest
 from agrorisk_labeling.public_datasets import PublicDatasets
 from agrorisk_labeling.report import BuildReport, ClassBalance, Rejected, SourceUse
 from agrorisk_labeling.split import SPLITS, SplitItem, near_duplicate_groups, stratified_split
@@ -166,7 +166,7 @@ def build_dataset(
     accepted: dict[str, tuple] = {}  # sha -> (row, labels, path)
     seen: dict[str, str] = {}
     needs_review = 0
-    for n, row in enumerate(frame.itertuples(index=False), start=1):
+    for n, row in enumerate(manifest_rows(frame), start=1):
         if on_progress:
             on_progress(n, len(frame))
         if row.sha256 in seen:
@@ -238,7 +238,7 @@ def build_dataset(
         (out_dir / "images" / split).mkdir(parents=True)
         (out_dir / "labels" / split).mkdir(parents=True)
     balance = {r: ClassBalance(risk_id=r) for r in class_map.risk_ids}
-    negatives = dict.fromkeys(SPLITS, 0)
+    negatives: dict[str, int] = dict.fromkeys(SPLITS, 0)
     whole_image_boxes = 0
     entries = []
     for sha, (row, labels, path) in sorted(accepted.items()):

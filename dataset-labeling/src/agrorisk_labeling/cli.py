@@ -279,6 +279,7 @@ def synth_cmd(
     if count is not None:
         plan = dict.fromkeys(risk, count)
     else:
+        assert target is not None  # exactly one of --count / --target, checked above
         plan = topup_plan(settings.manifest, risk, target, settings.synthetic_max_share)
     labellers = build_labellers(settings, catalog)
     with progress_bar("generating") as advance:

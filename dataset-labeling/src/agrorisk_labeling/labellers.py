@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from PIL import Image
 
@@ -20,6 +20,9 @@ from agrorisk_common.detection import Prediction
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labels import WHOLE_IMAGE_REQUESTED, LabelBox, LabelSource
 from agrorisk_labeling.settings import Settings
+
+if TYPE_CHECKING:
+    from ultralytics.engine.results import Results
 
 WHOLE_IMAGE_CONFIDENCE = 0.0  # nothing vouches for the box itself, only for the class
 
@@ -38,6 +41,7 @@ class WholeImageLabeller:
     source = LabelSource.WHOLE_IMAGE
 
     async def propose(self, image: bytes, weak_risk_id: str) -> list[LabelBox]:
+        del image  # the box is the whole image whatever it shows
         if not weak_risk_id:
             return []
         return [
@@ -76,7 +80,10 @@ class YoloLabeller:
 
     async def propose(self, image: bytes, weak_risk_id: str) -> list[LabelBox]:
         with Image.open(io.BytesIO(image)) as img:
-            result = self.model.predict(img.convert("RGB"), conf=self.confidence, verbose=False)[0]
+            results = self.model.predict(img.convert("RGB"), conf=self.confidence, verbose=False)
+        result = cast("list[Results]", results)[0]  # stream=False: a list of Results
+        if result.boxes is None:
+            raise LabelingError(f"{self.model_version} is not a detection model: it gives no boxes")
         names = result.names
         boxes = []
         for xyxyn, cls, conf in zip(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, cast
 
 import imagehash
 import pandas as pd
@@ -15,6 +17,24 @@ from agrorisk_common.manifest import MANIFEST_COLUMNS, ManifestError, read_manif
 from agrorisk_labeling.errors import LabelingError
 
 COLUMNS = MANIFEST_COLUMNS
+
+
+class ManifestRow(Protocol):
+    """One row of `read_manifest` as `manifest_rows` yields it (the columns the labeller reads)."""
+
+    risk_id: str
+    file: str
+    sha256: str
+    phash: str
+    width: str
+    height: str
+    synthetic: bool
+    near_duplicate_of: str
+
+
+def manifest_rows(frame: pd.DataFrame) -> Iterable[ManifestRow]:
+    """The frame's rows as named tuples, one attribute per column."""
+    return cast(Iterable[ManifestRow], frame.itertuples(index=False))
 
 
 def images_dir_of(manifest: Path) -> Path:
@@ -37,7 +57,7 @@ def read_manifest(path: Path) -> pd.DataFrame:
         raise LabelingError(str(exc)) from None
     if not rows:
         return empty_manifest()
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(rows, columns=pd.Index(COLUMNS))
 
 
 def empty_manifest() -> pd.DataFrame:

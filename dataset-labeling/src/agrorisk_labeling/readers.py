@@ -131,10 +131,11 @@ def read_voc(src: Path) -> Iterator[RawImage]:
                 width, height = img.size
         raw = RawImage(image)
         for obj in root.iter("object"):
-            try:
-                bb = obj.find("bndbox")
-                x1, y1, x2, y2 = (float(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-            except (AttributeError, TypeError, ValueError):
+            bb = obj.find("bndbox")
+            corners = [] if bb is None else [bb.findtext(k, "") for k in ("xmin", "ymin", "xmax", "ymax")]
+            try:  # no bndbox, a missing corner or a non-number: ValueError
+                x1, y1, x2, y2 = map(float, corners)
+            except ValueError:
                 raw.problem = f"{xml}: an object without a numeric bndbox"
                 break
             raw.boxes.append(

@@ -111,6 +111,6 @@ class BuildReport(BaseModel):
             {"file": r.file, "sha256": r.sha256, "risk_id": r.risk_id, "reasons": "; ".join(r.reasons)}
             for r in self.rejected
         ]
-        pd.DataFrame(rows, columns=["file", "sha256", "risk_id", "reasons"]).to_csv(
+        pd.DataFrame(rows, columns=pd.Index(["file", "sha256", "risk_id", "reasons"])).to_csv(
             out_dir / "rejected.csv", index=False
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agrorisk_labeling.labels import LabelSource, LabelStatus, LabelStore
-from agrorisk_labeling.manifest import labels_path_of, read_manifest
+from agrorisk_labeling.manifest import labels_path_of, manifest_rows, read_manifest
 
 
 class RiskStats(BaseModel):
@@ -27,7 +27,7 @@ def pool_stats(manifest: Path) -> list[RiskStats]:
     store = LabelStore.load(labels_path_of(manifest))
     stats: dict[str, RiskStats] = {}
     sources: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in frame.itertuples(index=False):
+    for row in manifest_rows(frame):
         item = stats.setdefault(row.risk_id, RiskStats(risk_id=row.risk_id))
         item.images += 1
         item.synthetic += bool(row.synthetic)

@@ -19,7 +19,13 @@ from pydantic import BaseModel
 
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStatus, LabelStore
-from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+from agrorisk_labeling.manifest import (
+    ManifestRow,
+    images_dir_of,
+    labels_path_of,
+    manifest_rows,
+    read_manifest,
+)
 from agrorisk_labeling.settings import Settings
 
 FROM_NAME, TO_NAME = "label", "image"
@@ -144,7 +150,7 @@ def ensure_project(client, settings: Settings, risk_ids: Sequence[str]) -> int:
 
 
 def ensure_local_storage(
-    client, settings: Settings, project_id: int, images_dir: Path, files_root: Path
+    client, settings: Settings, project_id: int, images_dir: Path, _files_root: Path
 ) -> None:
     """Connect the images folder as local-files storage so Label Studio may serve it."""
     path = str(images_dir.resolve())
@@ -180,7 +186,7 @@ def existing_sha256(client, settings: Settings, project_id: int) -> set[str]:
     return {t.data.get("sha256") for t in tasks if t.data and t.data.get("sha256")}
 
 
-def build_task(row, labels: ImageLabels | None, url: str) -> dict:
+def build_task(row: ManifestRow, labels: ImageLabels | None, url: str) -> dict:
     """One task: the image, its weak class, and its labels (human labels as an annotation); marked
     needs review when no labeller could box it."""
     width = int(row.width) if str(row.width).isdigit() else None
@@ -218,7 +224,7 @@ def push(settings: Settings, risk_ids: Sequence[str], manifest: Path | None = No
     known = existing_sha256(client, settings, project_id)
     tasks = [
         build_task(row, store.get(row.sha256), image_url(row.file, images_dir, files_root))
-        for row in frame.itertuples(index=False)
+        for row in manifest_rows(frame)
         if row.sha256 not in known
     ]
     for start in range(0, len(tasks), IMPORT_CHUNK):

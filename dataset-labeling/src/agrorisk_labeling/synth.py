@@ -15,7 +15,7 @@ from agrorisk_common.catalog import Catalog
 from agrorisk_labeling.autolabel import AutolabelSummary, autolabel
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labellers import Labeller
-from agrorisk_labeling.manifest import append_rows, image_row, images_dir_of, read_manifest
+from agrorisk_labeling.manifest import append_rows, empty_manifest, image_row, images_dir_of, read_manifest
 from agrorisk_labeling.prompts import NEGATIVE_PROMPT, prompt_for
 from agrorisk_labeling.settings import Settings
 
@@ -54,7 +54,7 @@ def model_unavailable(model: str, reason: object) -> LabelingError:
 def load_pipeline(model: str, device: str):
     """A text-to-image pipeline from a local folder, the HF cache, or the Hub (in that order)."""
     import torch
-    from diffusers import AutoPipelineForText2Image
+    from diffusers.pipelines.auto_pipeline import AutoPipelineForText2Image
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
@@ -108,10 +108,10 @@ def generate_images(pipe, device: str, prompt: str, count: int, settings: Settin
 
 def topup_plan(manifest: Path, risk_ids: Sequence[str], target: int, max_share: float) -> dict[str, int]:
     """How many synthetic images each risk needs to reach `target`, within the synthetic share cap."""
-    frame = read_manifest(manifest) if manifest.exists() else None
+    frame = read_manifest(manifest) if manifest.exists() else empty_manifest()
     plan = {}
     for risk_id in risk_ids:
-        rows = frame[frame["risk_id"] == risk_id] if frame is not None else []
+        rows = frame[frame["risk_id"] == risk_id]
         real = int((~rows["synthetic"]).sum()) if len(rows) else 0
         synthetic = len(rows) - real
         cap = int(max_share / (1 - max_share) * real) if max_share < 1 else target

@@ -44,7 +44,7 @@ def _chunks(images: Mapping[str, bytes]) -> list[list[str]]:
 async def predict_batch(
     detector: GeminiDetector,
     images: Mapping[str, bytes],
-    on_done: Callable[[int], None] = lambda n: None,
+    on_done: Callable[[int], None] = lambda _n: None,
 ) -> dict[str, GeminiResult]:
     """Predict every photo through Batch API jobs; a failed job or item becomes a Prediction error."""
     results: dict[str, GeminiResult] = {}
@@ -71,19 +71,25 @@ async def _run_job(
         types.InlinedRequest(contents=p.contents, config=p.config, metadata={"key": key})
         for key, p in prepared.items()
     ]
+
+    def fail_all(message: str) -> dict[str, GeminiResult]:
+        return {key: GeminiResult(detector.failed(message)) for key in prepared}
+
     try:
         job = await client.aio.batches.create(
             model=settings.model, src=requests, config={"display_name": "agrorisk-gemini"}
         )
-        log.info("Gemini batch job %s submitted with %d photos", job.name, len(requests))
+        if job.name is None:
+            return fail_all("Gemini batch job was created without a name to poll")
+        name = job.name
+        log.info("Gemini batch job %s submitted with %d photos", name, len(requests))
         while job.state not in DONE_STATES:
             await asyncio.sleep(settings.batch_poll_s)
-            job = await client.aio.batches.get(name=job.name)
+            job = await client.aio.batches.get(name=name)
     except (errors.APIError, *TRANSPORT_ERRORS) as exc:
-        return {key: GeminiResult(detector.failed(f"Gemini batch job failed: {exc}")) for key in prepared}
+        return fail_all(f"Gemini batch job failed: {exc}")
     if job.state != types.JobState.JOB_STATE_SUCCEEDED or not job.dest or not job.dest.inlined_responses:
-        message = f"Gemini batch job {job.name} ended {job.state}"
-        return {key: GeminiResult(detector.failed(message)) for key in prepared}
+        return fail_all(f"Gemini batch job {name} ended {job.state}")
     results = {}
     # Responses come back in request order; metadata echoes our key when the service keeps it.
     for key, item in zip(prepared, job.dest.inlined_responses, strict=False):

@@ -6,7 +6,7 @@ import asyncio
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -67,7 +67,7 @@ def _run[T](action: Callable[[], T]) -> T:
         raise _fail(str(message)) from None
 
 
-def _settings(**overrides: object) -> GeminiSettings:
+def _settings(**overrides: Any) -> GeminiSettings:
     return GeminiSettings(**{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -99,6 +99,7 @@ class GeminiDetector:
 
     def _make_client(self) -> genai.Client:
         s = self.settings
+        assert s.api_key is not None  # only called when settings.configured
         # One try per SDK call: our own loop retries within the deadline. Without retry options the SDK
         # sleeps 1-10 s and tries again on a refused connection, behind our back.
         options = types.HttpOptions(
@@ -107,8 +108,10 @@ class GeminiDetector:
         return genai.Client(api_key=s.api_key.get_secret_value(), http_options=options)
 
     @property
-    def genai_client(self) -> genai.Client | None:
-        """The google-genai client (None when no API key is set)."""
+    def genai_client(self) -> genai.Client:
+        """The google-genai client, for requests `prepare` let through (it refuses them without a key)."""
+        if self._client is None:
+            raise RuntimeError(NOT_CONFIGURED)
         return self._client
 
     @property
@@ -196,7 +199,7 @@ class GeminiDetector:
         for attempt in range(1, s.max_attempts + 1):
             try:
                 async with asyncio.timeout(s.timeout_s):
-                    response = await self._client.aio.models.generate_content(
+                    response = await self.genai_client.aio.models.generate_content(
                         model=s.model, contents=contents, config=config
                     )
                 return response, attempt
@@ -233,7 +236,9 @@ class GeminiDetector:
                     display_name="agrorisk-catalog-prompt",
                 )
                 try:
-                    cache = await self._client.aio.caches.create(model=self.settings.model, config=config)
+                    cache = await self.genai_client.aio.caches.create(
+                        model=self.settings.model, config=config
+                    )
                     self._cache_name = cache.name
                     log.info("Gemini context cache %s created", cache.name)
                 except (errors.APIError, *TRANSPORT_ERRORS) as exc:

@@ -103,7 +103,7 @@ async def evaluate_dataset(
     split: str,
     out_dir: Path,
     mode: CostMode = CostMode.STANDARD,
-    on_done: Callable[[int], None] = lambda n: None,
+    on_done: Callable[[int], None] = lambda _n: None,
 ) -> EvaluationRun:
     """Predict the split, score it with the shared evaluator and write report JSON + Markdown + run summary.
 

@@ -35,6 +35,7 @@ def thinking_config(model: str, budget: int | None) -> types.ThinkingConfig | No
         return types.ThinkingConfig(thinking_level=types.ThinkingLevel(_level_for(spec, budget).upper()))
     if budget == -1 or (budget == 0 and spec.thinking_off):
         return types.ThinkingConfig(thinking_budget=budget)
+    assert spec.budget_range is not None  # every known model has thinking levels or a budget range
     low, high = spec.budget_range
     return types.ThinkingConfig(thinking_budget=min(max(budget, low), high))
 

@@ -212,7 +212,7 @@ def pull(
             folder = registry.pull(
                 info.version, dest, progress=lambda _name, size: progress.advance(task, size)
             )
-    print(folder)
+    typer.echo(folder)
 
 
 @app.command()

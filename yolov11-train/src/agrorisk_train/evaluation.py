@@ -11,6 +11,7 @@ import logging
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PIL import Image
 
@@ -30,6 +31,9 @@ from agrorisk_train import offline
 from agrorisk_train.datasets import absolute_data_yaml
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.weights import resolve_device
+
+if TYPE_CHECKING:
+    from ultralytics.engine.results import Results
 
 log = logging.getLogger(__name__)
 BATCH = 16
@@ -61,18 +65,17 @@ def predict_images(
         results = model.predict(
             chunk, imgsz=imgsz, conf=conf, iou=nms_iou, max_det=max_det, device=device, verbose=False
         )
-        for image, result in zip(chunk, results, strict=True):
+        for image, result in zip(chunk, cast("list[Results]", results), strict=True):
             names = result.names
             height, width = result.orig_shape
+            boxes = result.boxes
+            assert boxes is not None  # a detection model's results always carry boxes
             detections = [
                 Detection(
                     risk_id=names[int(c)], class_index=int(c), confidence=float(p), box=Box.clipped(*xyxy)
                 )
                 for xyxy, c, p in zip(
-                    result.boxes.xyxyn.tolist(),
-                    result.boxes.cls.tolist(),
-                    result.boxes.conf.tolist(),
-                    strict=True,
+                    boxes.xyxyn.tolist(), boxes.cls.tolist(), boxes.conf.tolist(), strict=True
                 )
                 if xyxy[2] > xyxy[0] and xyxy[3] > xyxy[1]
             ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -48,7 +49,8 @@ def export_onnx(
     from ultralytics.utils import ASSETS
 
     model = YOLO(str(best_pt))
-    imgsz = imgsz or int(model.ckpt.get("train_args", {}).get("imgsz", settings.imgsz))
+    ckpt = cast("dict[str, Any]", model.ckpt)  # a .pt model's loaded checkpoint
+    imgsz = imgsz or int(ckpt.get("train_args", {}).get("imgsz", settings.imgsz))
     onnx_path = Path(
         model.export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, nms=False, device="cpu")
     )
@@ -73,7 +75,7 @@ def letterboxed_batch(image: str | Path, imgsz: int) -> np.ndarray:
     bgr = cv2.imread(str(image))
     if bgr is None:
         raise ValueError(f"not a readable image: {image}")
-    boxed = LetterBox(new_shape=(imgsz, imgsz), auto=False, scaleup=True)(image=bgr)
+    boxed = cast("np.ndarray", LetterBox(new_shape=(imgsz, imgsz), auto=False, scaleup=True)(image=bgr))
     rgb = boxed[..., ::-1].transpose(2, 0, 1)
     return np.ascontiguousarray(rgb, dtype=np.float32)[None] / 255.0
 
@@ -90,7 +92,8 @@ def max_abs_difference(best_pt: Path, onnx_path: Path, batch: np.ndarray) -> flo
         out = model(torch.from_numpy(batch))
     reference = (out[0] if isinstance(out, (list, tuple)) else out).numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    (exported,) = session.run(None, {session.get_inputs()[0].name: batch})[:1]
+    outputs = cast("list[np.ndarray]", session.run(None, {session.get_inputs()[0].name: batch}))  # dense head
+    (exported,) = outputs[:1]
     if exported.shape != reference.shape:
         raise ExportMismatch(f"ONNX output shape {exported.shape} != PyTorch {reference.shape}")
     return float(np.abs(exported - reference).max())

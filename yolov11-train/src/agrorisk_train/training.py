@@ -9,13 +9,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agrorisk_train import offline
 from agrorisk_train.datasets import absolute_data_yaml, risk_ids
 from agrorisk_train.settings import TrainSettings
 from agrorisk_train.wandb_logging import WandbLogger
 from agrorisk_train.weights import StartWeights, resolve_device, resolve_start_weights
+
+if TYPE_CHECKING:
+    from ultralytics.engine.trainer import BaseTrainer
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +129,10 @@ def train(
         "training %s on %s (%s, %d epochs, imgsz %d)", start.note, data, device, args["epochs"], args["imgsz"]
     )
     yolo.train(**args)
-    trainer = yolo.trainer
+    trainer = cast("BaseTrainer", yolo.trainer)  # set by train(); one data.yaml, not a MultiTrainer
     run_dir = Path(trainer.save_dir)
-    metrics = {
-        METRIC_NAMES.get(k, k): round(float(v), 6) for k, v in trainer.metrics.items() if k in METRIC_NAMES
-    }
+    assert trainer.metrics is not None  # train() ends by validating the best model
+    metrics = {METRIC_NAMES[k]: round(float(v), 6) for k, v in trainer.metrics.items() if k in METRIC_NAMES}
     metrics["fitness"] = round(0.1 * metrics.get("map50", 0.0) + 0.9 * metrics.get("map50_95", 0.0), 6)
     history = _history(run_dir / "results.csv")
     metrics_json = run_dir / "metrics.json"

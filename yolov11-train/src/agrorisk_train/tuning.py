@@ -130,6 +130,7 @@ def tune(
     if not completed:
         raise RuntimeError(f"study {study.study_name}: no trial completed (all pruned or failed)")
     best = study.best_trial
+    assert best.value is not None  # a completed single-objective trial has its value
     best_json = out / "best_params.json"
     best_json.write_text(
         json.dumps(

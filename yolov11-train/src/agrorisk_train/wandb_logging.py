@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from agrorisk_train.settings import TrainSettings
+
+if TYPE_CHECKING:
+    from ultralytics.engine.results import Results
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,10 @@ PLOT_STEMS = (
 )
 
 
-def wandb_mode(settings: TrainSettings) -> str:
+RunMode = Literal["online", "offline", "disabled"]
+
+
+def wandb_mode(settings: TrainSettings) -> RunMode:
     if settings.wandb_mode != "auto":
         return settings.wandb_mode
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
@@ -46,7 +52,7 @@ class WandbLogger:
         extra_config: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.mode = wandb_mode(settings)
+        self.mode: RunMode = wandb_mode(settings)
         self.group = group
         self.job_type = job_type
         self.extra_config = extra_config or {}
@@ -107,7 +113,7 @@ class WandbLogger:
             for key, value in metrics.items():
                 self.run.summary[f"best/{key}"] = value
             return
-        self._log_plots(trainer)
+        self._log_plots(self.run, trainer)
         self.run.log({**metrics, "epoch": trainer.epoch + 1}, commit=True)
 
     def _train_end(self, trainer) -> None:
@@ -115,7 +121,7 @@ class WandbLogger:
             return
         import wandb
 
-        self._log_plots(trainer)
+        self._log_plots(self.run, trainer)
         if self.settings.wandb_sample_images and Path(trainer.best).is_file():
             self.run.log({"samples/predictions": self._sample_predictions(trainer)}, commit=False)
         if Path(trainer.best).is_file():
@@ -128,11 +134,11 @@ class WandbLogger:
         self.run.finish()
         self._finished = True
 
-    def _teardown(self, trainer) -> None:
+    def _teardown(self, _trainer) -> None:
         if self.run is not None and not self._finished:
             self.run.finish(exit_code=1)  # training raised before on_train_end
 
-    def _log_plots(self, trainer) -> None:
+    def _log_plots(self, run, trainer) -> None:
         import wandb
 
         plots = [*getattr(trainer, "plots", {}), *getattr(trainer.validator, "plots", {})]
@@ -142,7 +148,7 @@ class WandbLogger:
                 images[f"plots/{path.stem}"] = wandb.Image(str(path))
                 self._logged_plots.add(str(path))
         if images:
-            self.run.log(images, commit=False)
+            run.log(images, commit=False)
 
     def _sample_predictions(self, trainer):
         """A table of validation images with the best model's boxes drawn as W&B box overlays."""
@@ -153,9 +159,10 @@ class WandbLogger:
         model = YOLO(str(trainer.best))
         names = {int(k): v for k, v in model.names.items()}
         table = wandb.Table(columns=["image", "detections"])
-        for result in model.predict(
-            files, imgsz=trainer.args.imgsz, device=trainer.args.device, verbose=False
-        ):
+        results = model.predict(files, imgsz=trainer.args.imgsz, device=trainer.args.device, verbose=False)
+        for result in cast("list[Results]", results):
+            detected = result.boxes
+            assert detected is not None  # a detection model's results always carry boxes
             boxes = [
                 {
                     "position": {"minX": x1, "minY": y1, "maxX": x2, "maxY": y2},
@@ -164,10 +171,7 @@ class WandbLogger:
                     "scores": {"confidence": float(p)},
                 }
                 for (x1, y1, x2, y2), c, p in zip(
-                    result.boxes.xyxyn.tolist(),
-                    result.boxes.cls.tolist(),
-                    result.boxes.conf.tolist(),
-                    strict=True,
+                    detected.xyxyn.tolist(), detected.cls.tolist(), detected.conf.tolist(), strict=True
                 )
             ]
             image = wandb.Image(

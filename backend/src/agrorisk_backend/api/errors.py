@@ -101,20 +101,20 @@ def install_error_handlers(app: FastAPI, metrics: BackendMetrics) -> None:
     """Answer every refusal and failure of the app as `ErrorBody`, never with a server path."""
 
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return error_json(exc.status, exc.kind, exc.detail)
 
     @app.exception_handler(ImageRejected)
-    async def image_rejected(request: Request, exc: ImageRejected) -> JSONResponse:
+    async def image_rejected(_request: Request, exc: ImageRejected) -> JSONResponse:
         metrics.rejected_uploads.labels(exc.kind).inc()
         return error_json(exc.status, exc.kind, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_json(422, "invalid_request", validation_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = KIND_BY_STATUS.get(exc.status_code, "internal" if exc.status_code >= 500 else "bad_request")
         response = error_json(exc.status_code, kind, str(exc.detail))
         for name, value in (exc.headers or {}).items():
@@ -122,6 +122,6 @@ def install_error_handlers(app: FastAPI, metrics: BackendMetrics) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, _exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_json(500, "internal", "internal error; see the server log")

@@ -55,14 +55,14 @@ class VerdictRule:
     ) -> tuple[VerdictKind, VerdictInfo]:
         """The verdict over the answers of one or more recognisers about one photo."""
         answered = [p for p in predictions if p.error is None]
-        limits = {"threshold": self.threshold, "unsure_floor": self.unsure_floor}
         if not answered:
             errors = "; ".join(p.error or "" for p in predictions)
             return "unavailable", VerdictInfo(
                 message_uk=f"Відповіді немає: {errors}",
                 message_en=f"No answer: {errors}",
                 crop=crop,
-                **limits,
+                threshold=self.threshold,
+                unsure_floor=self.unsure_floor,
             )
         detections = [d for p in answered for d in p.detections]
         risks = [d for d in detections if not is_healthy_class(d.risk_id)]
@@ -74,7 +74,8 @@ class VerdictRule:
                 message_en=f"Risks found: {en}.",
                 crop=crop,
                 risk_ids=list(found),
-                **limits,
+                threshold=self.threshold,
+                unsure_floor=self.unsure_floor,
             )
         suspected = _by_confidence(d for d in risks if d.confidence >= self.unsure_floor)
         if suspected:
@@ -87,7 +88,8 @@ class VerdictRule:
                 f"{self.threshold:.2f} threshold). Inspect the plant or take a sharper photo.",
                 crop=crop,
                 risk_ids=list(suspected),
-                **limits,
+                threshold=self.threshold,
+                unsure_floor=self.unsure_floor,
             )
         crop = crop or _healthy_crop(detections, self.unsure_floor)
         if crop is None:
@@ -98,7 +100,9 @@ class VerdictRule:
                 f"Ризиків на цій культурі ({names.uk}) не знайдено.",
                 f"No risk found on this crop ({names.en}).",
             )
-        return "no_risk_found", VerdictInfo(message_uk=uk, message_en=en, crop=crop, **limits)
+        return "no_risk_found", VerdictInfo(
+            message_uk=uk, message_en=en, crop=crop, threshold=self.threshold, unsure_floor=self.unsure_floor
+        )
 
 
 def _by_confidence(detections: Iterable[Detection]) -> dict[str, float]:

@@ -14,7 +14,7 @@ MAX_IMBALANCE = 5.0
 @dg.asset_check(
     asset=dataset_version, description="class balance, empty/invalid labels, leakage between splits"
 )
-def dataset_quality(context: dg.AssetCheckExecutionContext, flow: FlowResource) -> dg.AssetCheckResult:
+def dataset_quality(flow: FlowResource) -> dg.AssetCheckResult:
     from agrorisk_pipeline.quality import check_dataset
 
     quality = check_dataset(flow.work / "dataset" / "data.yaml")

@@ -4,19 +4,22 @@ shows config): each resource builds its package's settings, which read keys from
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 import dagster as dg
 from pydantic import Field, create_model
 
 from agrorisk_pipeline.settings import Settings
+from agrorisk_train.settings import TrainSettings, WandbMode
 
 
 class _Flow(dg.ConfigurableResource):
     """What the flow works on and the thresholds of its checks (defaults: `AGRORISK_PIPELINE_*`).
-    Its config fields are the pipeline `Settings`' own (see `FlowResource` below)."""
+    Its config fields are the pipeline `Settings`' own (see `FlowResource` below); code reads them
+    typed through `settings()`."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> _Flow:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
         values = settings.model_dump(mode="json")
         return cls(**{k: v for k, v in values.items() if k in cls.model_fields} | overrides)
 
@@ -32,25 +35,24 @@ class _Flow(dg.ConfigurableResource):
 
     @property
     def work(self) -> Path:
-        return Path(self.work_dir).resolve()
+        return self.settings().work_dir
 
-    def train_settings(self, wandb: WandbResource | None = None):
+    def train_settings(self, wandb: WandbResource | None = None) -> TrainSettings:
         """agrorisk_train settings for this flow. Runs and the Optuna study live in the work folder
         unless AGRORISK_TRAIN_PROJECT_DIR / AGRORISK_TRAIN_OPTUNA_STORAGE say otherwise (e.g. a shared
         PostgreSQL study in the compose stack)."""
-        from agrorisk_train.settings import TrainSettings
-
         wandb = wandb or WandbResource(mode="disabled")
+        flow = self.settings()
         environment = TrainSettings()
         work_defaults = {
-            "project_dir": self.work / "runs",
-            "optuna_storage": f"sqlite:///{self.work / 'optuna.db'}",
+            "project_dir": flow.work_dir / "runs",
+            "optuna_storage": f"sqlite:///{flow.work_dir / 'optuna.db'}",
         }
         return TrainSettings(
             **{k: v for k, v in work_defaults.items() if k not in environment.model_fields_set},
-            model=self.start_model, epochs=self.epochs, imgsz=self.imgsz, batch=self.batch, device=self.device,
-            plots=self.plots, optuna_study="agrorisk-pipeline", tune_trials=max(1, self.tune_trials),
-            tune_epochs=self.tune_epochs, tune_imgsz_choices=[self.imgsz], tune_batch_choices=[self.batch],
+            model=flow.start_model, epochs=flow.epochs, imgsz=flow.imgsz, batch=flow.batch, device=flow.device,
+            plots=flow.plots, optuna_study="agrorisk-pipeline", tune_trials=max(1, flow.tune_trials),
+            tune_epochs=flow.tune_epochs, tune_imgsz_choices=[flow.imgsz], tune_batch_choices=[flow.batch],
             wandb_project=wandb.project, wandb_entity=wandb.entity, wandb_mode=wandb.mode,
         )  # fmt: skip
 
@@ -65,13 +67,17 @@ def _config_type(annotation):
 
 
 # Every pipeline setting is a config field of the same name and type, set from `Settings` by
-# `FlowResource.from_settings` (so the Dagster UI shows and can override each one).
-FlowResource = create_model(
-    "FlowResource",
-    __base__=_Flow,
-    __module__=__name__,
-    **{name: (_config_type(f.annotation), ...) for name, f in Settings.model_fields.items()},
-)
+# `FlowResource.from_settings` (so the Dagster UI shows and can override each one). Type checkers
+# see the base class: the generated fields are read typed through `settings()`.
+if TYPE_CHECKING:
+    FlowResource = _Flow
+else:
+    FlowResource = create_model(
+        "FlowResource",
+        __base__=_Flow,
+        __module__=__name__,
+        **{name: (_config_type(f.annotation), ...) for name, f in Settings.model_fields.items()},
+    )
 
 
 class RegistryResource(dg.ConfigurableResource):
@@ -102,7 +108,7 @@ class RegistryResource(dg.ConfigurableResource):
 class WandbResource(dg.ConfigurableResource):
     """Weights & Biases tracking of training runs: online with WANDB_API_KEY, else offline files."""
 
-    mode: str = "auto"
+    mode: WandbMode = "auto"
     project: str = "agrorisk-yolo"
     entity: str | None = None
 
@@ -130,7 +136,7 @@ class LabelStudioResource(dg.ConfigurableResource):
     def labeling_settings(self, manifest: Path):
         from agrorisk_labeling.settings import Settings as LabelingSettings
 
-        overrides = {"label_studio_url": self.url, "label_studio_project": self.project}
+        overrides: dict[str, Any] = {"label_studio_url": self.url, "label_studio_project": self.project}
         return LabelingSettings(manifest=manifest, **{k: v for k, v in overrides.items() if v is not None})
 
     def configured(self, manifest: Path) -> bool:

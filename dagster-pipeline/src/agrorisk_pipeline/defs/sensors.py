@@ -15,14 +15,16 @@ TRIGGER_TAG = "agrorisk/trigger"
 def retrain_on_drift(context: dg.SensorEvaluationContext):
     """A new drift report with a dataset-drift verdict launches retraining (once per report)."""
     records = context.instance.fetch_materializations(dg.AssetKey("drift_report"), limit=1).records
-    if not records:
+    materialization = records[0].asset_materialization if records else None
+    if materialization is None:
         return dg.SkipReason("no drift report yet")
     record = records[0]
     if context.cursor and int(context.cursor) >= record.storage_id:
         return dg.SkipReason("no new drift report")
     context.update_cursor(str(record.storage_id))
-    metadata = record.asset_materialization.metadata
-    drifted = metadata["drifted_columns"].value
+    metadata = materialization.metadata
+    columns = metadata["drifted_columns"].value
+    drifted = [str(column) for column in columns] if isinstance(columns, list) else []
     if not metadata["dataset_drift"].value:
         return dg.SkipReason(f"latest drift report: no dataset drift (drifted: {drifted or 'none'})")
     context.log.info("dataset drift in %s: requesting retraining", drifted)
@@ -50,9 +52,10 @@ def review_signal_times(flow: FlowResource) -> list[str]:
 @dg.sensor(job=retrain_job, minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.STOPPED)
 def retrain_on_feedback(context: dg.SensorEvaluationContext, flow: FlowResource):
     """`feedback_min_new` new negative feedbacks or human labels since the last request launch retraining."""
+    needed = flow.settings().feedback_min_new
     new = [t for t in review_signal_times(flow) if t > (context.cursor or "")]
-    if len(new) < flow.feedback_min_new:
-        return dg.SkipReason(f"{len(new)} new feedback/labels, retraining needs {flow.feedback_min_new}")
+    if len(new) < needed:
+        return dg.SkipReason(f"{len(new)} new feedback/labels, retraining needs {needed}")
     context.update_cursor(new[-1])
     context.log.info("%d new feedback/labels: requesting retraining", len(new))
     return dg.RunRequest(

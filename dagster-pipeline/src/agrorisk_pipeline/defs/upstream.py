@@ -8,13 +8,15 @@ from typing import Any
 
 import dagster as dg
 
+from agrorisk_pipeline.defs.resources import FlowResource, RegistryResource
+
 
 class MissingUpstream(Exception):
     """An upstream asset was never materialized in this Dagster instance."""
 
 
 def latest_metadata(
-    context: dg.OpExecutionContext | dg.AssetCheckExecutionContext, asset: str
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, asset: str
 ) -> dict[str, Any]:
     """Raw metadata values of the newest materialization of `asset`."""
     event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
@@ -23,7 +25,9 @@ def latest_metadata(
     return {key: value.value for key, value in event.asset_materialization.metadata.items()}
 
 
-def pulled_dataset(context, registry, flow, ref: str | None = None) -> tuple[str, Path]:
+def pulled_dataset(
+    context: dg.AssetExecutionContext, registry: RegistryResource, flow: FlowResource, ref: str | None = None
+) -> tuple[str, Path]:
     """(version, data.yaml) of the dataset version `ref` (default: the last `dataset_version`),
     pulled into the work folder."""
     version = ref or latest_metadata(context, "dataset_version")["version"]

@@ -27,7 +27,7 @@ def _pool_counts(flow: FlowResource) -> dict[str, int]:
 @dg.asset(group_name=GROUP, kinds={"csv"})
 def risk_catalog(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
     """The risks this flow learns, checked against the catalog (crawler/risks/*.csv)."""
-    risks = _catalog().select(ids=flow.risk_ids)
+    risks = _catalog().select(ids=flow.settings().risk_ids)
     context.log.info("%d risks selected: %s", len(risks), ", ".join(r.id for r in risks))
     return dg.MaterializeResult(
         metadata={
@@ -45,12 +45,12 @@ def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.
     drawn (procedural, offline). Records the risks the photos cover: the dataset's classes."""
     settings = flow.settings()
     catalog = _catalog()
-    source, risk_ids, extra = flow.data_source, list(flow.risk_ids), {}
+    source, risk_ids, extra = settings.data_source, list(settings.risk_ids), {}
     if source in ("public", "auto"):
         from agrorisk_pipeline.public_data import import_real_photos
 
         real = import_real_photos(
-            settings.manifest, risk_ids, catalog, name=flow.public_dataset,
+            settings.manifest, risk_ids, catalog, name=settings.public_dataset,
             registry_file=settings.public_datasets_file, on_progress=lambda d, t: report(context, d, t),
         )  # fmt: skip
         if real is None and source == "public":
@@ -68,7 +68,9 @@ def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.
         from agrorisk_crawler.crawl import crawl_risks
         from agrorisk_crawler.settings import Settings as CrawlerSettings
 
-        crawler = CrawlerSettings(download_dir=settings.pool_dir, max_per_risk=flow.max_per_risk)
+        # The crawler's Settings give defaults as Field's first positional argument, which type
+        # checkers do not read as a default (they need `default=`).
+        crawler = CrawlerSettings(download_dir=settings.pool_dir, max_per_risk=settings.max_per_risk)  # pyright: ignore[reportCallIssue]
         collection = ImageCollection(crawler.images_dir, crawler.manifest_path, crawler.phash_threshold)
         added = crawl_risks(catalog.select(ids=risk_ids), crawler, collection).kept()
     elif source == "procedural":
@@ -76,8 +78,8 @@ def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.
         from agrorisk_labeling.importer import import_dataset
 
         drawn = generate_leaf_dataset(
-            flow.work / "procedural", risk_ids, images_per_class=flow.images_per_class,
-            imgsz=flow.procedural_imgsz, seed=0,
+            settings.work_dir / "procedural", risk_ids, images_per_class=settings.images_per_class,
+            imgsz=settings.procedural_imgsz, seed=0,
         )  # fmt: skip
         added = import_dataset("yolo", drawn.parent, settings.manifest, catalog).new_manifest_rows
         extra = {"note": "procedurally drawn leaves (a lesion pattern per risk), not real photos"}
@@ -161,16 +163,17 @@ def synthetic_topup(
     context: dg.AssetExecutionContext, flow: FlowResource, label_studio: LabelStudioResource
 ) -> dg.MaterializeResult:
     """Stable Diffusion images for risks below `synthetic_target` photos (off when the target is 0)."""
-    if flow.synthetic_target == 0:
+    settings = flow.settings()
+    if settings.synthetic_target == 0:
         context.log.info("synthetic top-up is off (AGRORISK_PIPELINE_SYNTHETIC_TARGET=0)")
         return dg.MaterializeResult(metadata={"generated": 0, "note": "off"})
     from agrorisk_labeling.labellers import build_labellers
     from agrorisk_labeling.synth import generate, topup_plan
 
-    manifest = flow.settings().manifest
+    manifest = settings.manifest
     labeling = label_studio.labeling_settings(manifest)
     catalog = _catalog()
-    plan = topup_plan(manifest, flow.risk_ids, flow.synthetic_target, labeling.synthetic_max_share)
+    plan = topup_plan(manifest, settings.risk_ids, settings.synthetic_target, labeling.synthetic_max_share)
     summary = generate(plan, manifest, catalog, labeling, build_labellers(labeling, catalog))
     context.log.info("generated %s with %s on %s", summary.generated, summary.model, summary.device)
     return dg.MaterializeResult(
@@ -194,15 +197,16 @@ def dataset_version(
     from agrorisk_labeling.registry import push_dataset
     from agrorisk_pipeline.frozen_split import freeze
 
+    settings = flow.settings()
     photos = latest_metadata(context, "crawled_images")
-    source = photos.get("source", flow.data_source)
-    manifest = flow.settings().manifest
+    source = photos.get("source", settings.data_source)
+    manifest = settings.manifest
     labeling = label_studio.labeling_settings(manifest)
-    out = flow.work / "dataset"
+    out = settings.work_dir / "dataset"
     built = build_dataset(
-        manifest, out, _catalog(), risk_ids=photos.get("risk_ids") or flow.risk_ids, seed=labeling.seed,
-        val_fraction=labeling.val_fraction if flow.val_fraction is None else flow.val_fraction,
-        test_fraction=labeling.test_fraction if flow.test_fraction is None else flow.test_fraction,
+        manifest, out, _catalog(), risk_ids=photos.get("risk_ids") or settings.risk_ids, seed=labeling.seed,
+        val_fraction=labeling.val_fraction if settings.val_fraction is None else settings.val_fraction,
+        test_fraction=labeling.test_fraction if settings.test_fraction is None else settings.test_fraction,
         phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
         on_progress=lambda d, t: report(context, d, t),
     )  # fmt: skip

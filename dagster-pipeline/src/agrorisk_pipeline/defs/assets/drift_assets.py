@@ -23,11 +23,11 @@ def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
     reference = records_frame(read_records([Path(reference_file)]))
     # The reference is the production model's answers: compare the local model's logged answers with it.
     current = records_frame(
-        read_records(settings.prediction_log_dir, limit=flow.drift_window, sources=LOCAL_SOURCES)
+        read_records(settings.prediction_log_dir, limit=settings.drift_window, sources=LOCAL_SOURCES)
     )
     result = compute_drift(
-        reference, current, drift_share=flow.drift_share, min_rows=flow.drift_min_rows,
-        out_dir=flow.work / "drift" / context.run.run_id,
+        reference, current, drift_share=settings.drift_share, min_rows=settings.drift_min_rows,
+        out_dir=settings.work_dir / "drift" / context.run.run_id,
     )  # fmt: skip
     context.log.info("drift %s: %s drifted of %d (report %s)", result.status, result.drifted_columns,
                      len(result.columns), result.html_path)  # fmt: skip

@@ -35,22 +35,28 @@ def batch_inference(
     models = registry.models()
     production = models.show("production")
     weights = models.pull(production.version) / "best.pt"
-    imgsz = int(production.metadata.get("imgsz") or flow.imgsz)
+    pipeline = flow.settings()
+    imgsz = int(production.metadata.get("imgsz") or pipeline.imgsz)
     settings = flow.train_settings()
 
     def predict(images):
         if serving.url:
             return serve_records(serving.url, images)
         return predict_records(
-            weights, images, settings, imgsz=imgsz, conf=flow.operating_conf, model_version=production.version
+            weights,
+            images,
+            settings,
+            imgsz=imgsz,
+            conf=pipeline.operating_conf,
+            model_version=production.version,
         )
 
-    reference = flow.work / "drift" / f"reference-{production.version}.jsonl"
+    reference = pipeline.work_dir / "drift" / f"reference-{production.version}.jsonl"
     if not reference.exists():
         dataset = production.metadata.get("dataset_version")
         _, data_yaml = pulled_dataset(context, registry, flow, ref=dataset)
         images = (split_images(data_yaml, "train") + split_images(data_yaml, "val"))[
-            : flow.reference_max_images
+            : pipeline.reference_max_images
         ]
         tmp = reference.with_suffix(".part")
         tmp.unlink(missing_ok=True)
@@ -62,11 +68,11 @@ def batch_inference(
             dataset,
             production.version,
         )
-    inbox = list_images(flow.settings().inbox_dir, recursive=False)
+    inbox = list_images(pipeline.inbox_dir, recursive=False)
     now = datetime.now(UTC)
-    log_file = flow.settings().prediction_log_dir / f"{now:%Y-%m-%d}.jsonl"
+    log_file = pipeline.prediction_log_dir / f"{now:%Y-%m-%d}.jsonl"
     written = append_records(log_file, predict(inbox)) if inbox else 0
-    done = flow.settings().inbox_dir / "processed" / f"{now:%Y%m%dT%H%M%S}"
+    done = pipeline.inbox_dir / "processed" / f"{now:%Y%m%dT%H%M%S}"
     for image in inbox:
         done.mkdir(parents=True, exist_ok=True)
         shutil.move(image, done / image.name)
@@ -94,13 +100,13 @@ def active_learning_queue(
     from agrorisk_pipeline.active_learning import queue_for_review, read_feedback, select_for_review
 
     settings = flow.settings()
-    records = list(read_records(settings.prediction_log_dir, limit=flow.drift_window))
+    records = list(read_records(settings.prediction_log_dir, limit=settings.drift_window))
     items = select_for_review(
         records, read_feedback(settings.feedback_dir), settings.prediction_log_dir, settings.feedback_dir
     )
     result = queue_for_review(
-        items, settings.manifest, label_studio.labeling_settings(settings.manifest), flow.risk_ids,
-        flow.work / "active-learning",
+        items, settings.manifest, label_studio.labeling_settings(settings.manifest), settings.risk_ids,
+        settings.work_dir / "active-learning",
     )  # fmt: skip
     reasons = {}
     for item in items:

@@ -100,7 +100,8 @@ def tuned_params(
     context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource, wandb: WandbResource
 ) -> dg.MaterializeResult:
     """Hyper-parameters searched with Optuna (`tune_trials` trials; 0 skips the search)."""
-    if flow.tune_trials == 0:
+    trials = flow.settings().tune_trials
+    if trials == 0:
         context.log.info(
             "tuning is off (AGRORISK_PIPELINE_TUNE_TRIALS=0): the trained model is the candidate"
         )
@@ -108,9 +109,7 @@ def tuned_params(
     from agrorisk_train.tuning import tune
 
     version, data_yaml = pulled_dataset(context, registry, flow)
-    result = tune(
-        flow.train_settings(wandb), data_yaml, n_trials=flow.tune_trials, study_name=f"agrorisk-{version}"
-    )
+    result = tune(flow.train_settings(wandb), data_yaml, n_trials=trials, study_name=f"agrorisk-{version}")
     context.log.info("study %s: best trial %d (fitness %.4f) %s", result.study_name, result.best_trial,
                      result.best_value, result.best_params)  # fmt: skip
     return dg.MaterializeResult(
@@ -188,13 +187,14 @@ def evaluation(
     alias = latest_metadata(context, "dataset_version")["frozen_test_alias"]
     frozen, data_yaml = pulled_dataset(context, registry, flow, ref=alias)
     split = "test" if split_images(data_yaml, "test") else "val"
-    out = flow.work / "evaluations" / context.run.run_id
+    pipeline = flow.settings()
+    out = pipeline.work_dir / "evaluations" / context.run.run_id
     settings = flow.train_settings()
 
     def score(ref: str, stem: str):
         return evaluate_model(
             models.pull(ref) / "best.pt", data_yaml, settings, split=split, imgsz=models.show(ref).metadata.get("imgsz"),
-            operating_conf=flow.operating_conf, model_version=ref, out_dir=out / stem,
+            operating_conf=pipeline.operating_conf, model_version=ref, out_dir=out / stem,
         )  # fmt: skip
 
     candidate_report = score(candidate, "candidate")
@@ -205,10 +205,12 @@ def evaluation(
         and production != candidate
         and models.show(production).metadata.get("class_names") == classes
     )
-    production_report = score(production, "production") if comparable else None
+    production_report = score(production, "production") if production and comparable else None
     why = f"production {production} has other classes" if production and not comparable else ""
+    # No ground truth in the test split gives no mAP: no evidence either model is better.
     decision = quality_gate(
-        candidate_report.map50, production_report.map50 if production_report else None, flow.gate_margin,
+        candidate_report.map50 or 0.0, (production_report.map50 or 0.0) if production_report else None,
+        pipeline.gate_margin,
         no_production=why,
     )  # fmt: skip
     metadata = {
