@@ -543,7 +543,9 @@ def start(config: RunConfig, say: Callable[[str], None] = print) -> list[Service
             if not _port_free("", port)
         ]
         if not _port_free(config.host, config.ray_dashboard_port):
-            busy.append(f"Ray dashboard port {config.ray_dashboard_port} (set AGRORISK_RUN_RAY_DASHBOARD_PORT to move it)")
+            busy.append(
+                f"Ray dashboard port {config.ray_dashboard_port} (set AGRORISK_RUN_RAY_DASHBOARD_PORT to move it)"
+            )
     if busy:
         raise RunError(f"in use: {'; '.join(busy)}")
     (config.run_dir / "logs").mkdir(parents=True, exist_ok=True)

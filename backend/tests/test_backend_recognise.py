@@ -152,3 +152,26 @@ def test_exif_rotated_photo_is_recognised_upright(client, fake_gemini):
     encoded = inline["data"] + "=" * (-len(inline["data"]) % 4)
     with Image.open(io.BytesIO(base64.urlsafe_b64decode(encoded))) as sent:
         assert sent.size == (200, 300)  # Gemini got the upright photo, not the rotated original
+
+
+def test_big_photo_is_sent_on_reduced_and_answered_in_its_own_size(client, fake_gemini):
+    """A photo over the decode side (1280 px) reaches the recognisers as a reduced JPEG; the answer
+    still names the photo's own size (boxes are fractions of it) and the log keeps that size."""
+    buffer = io.BytesIO()
+    base = Image.linear_gradient("L").resize((4000, 3000))
+    Image.merge("RGB", (base, base.transpose(Image.Transpose.FLIP_LEFT_RIGHT), base)).save(
+        buffer, format="PNG"
+    )
+    body = client.post("/v1/compare", files=upload(buffer.getvalue(), "big.png")).json()
+    for side in ("local", "gemini"):
+        assert (body[side]["image_width"], body[side]["image_height"]) == (4000, 3000), side
+    inline = next(
+        p.get("inlineData") or p.get("inline_data")
+        for c in fake_gemini.calls()[-1].body["contents"]
+        for p in c["parts"]
+        if {"inlineData", "inline_data"} & set(p)
+    )
+    encoded = inline["data"] + "=" * (-len(inline["data"]) % 4)
+    with Image.open(io.BytesIO(base64.urlsafe_b64decode(encoded))) as sent:
+        assert sent.format == "JPEG" and sent.size == (1280, 960)
+    assert log_records(client)[-1]["features"]["width"] == 4000

@@ -57,3 +57,33 @@ def test_exif_orientation_is_applied():
     image.save(buffer, format="JPEG", exif=exif)
     decoded = decode_image(buffer.getvalue())
     assert (decoded.width, decoded.height) == (20, 60)
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_big_photo_is_decoded_reduced_but_keeps_its_own_size(kind):
+    buffer = io.BytesIO()
+    Image.effect_noise((3000, 2000), 40).convert("RGB").save(buffer, format=kind)
+    decoded = decode_image(buffer.getvalue(), max_side=1000)
+    assert (decoded.width, decoded.height) == (3000, 2000)
+    assert decoded.reduced and max(decoded.image.size) <= 1000 and decoded.image.mode == "RGB"
+    assert decoded.image.width / decoded.image.height == pytest.approx(1.5, abs=0.01)
+    small = decode_image(_png(800, 600), max_side=1000)
+    assert not small.reduced and small.image.size == (800, 600)
+
+
+def test_reduced_rotated_photo_reports_its_upright_size():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (2400, 1200), (0, 90, 0)).save(buffer, format="JPEG", exif=exif)
+    decoded = decode_image(buffer.getvalue(), max_side=600)
+    assert (decoded.width, decoded.height) == (1200, 2400)
+    assert decoded.image.size == (300, 600)
+
+
+def test_truncated_big_png_is_422_on_the_reduced_path():
+    buffer = io.BytesIO()
+    Image.effect_noise((3000, 2400), 40).convert("RGB").save(buffer, format="PNG")
+    with pytest.raises(Exception) as info:
+        decode_image(buffer.getvalue()[: len(buffer.getvalue()) // 2], max_side=1000)
+    assert info.value.status == 422 and info.value.kind == "corrupt"

@@ -76,3 +76,22 @@ def bench(
     )
     if result.errors:
         raise typer.Exit(1)
+
+
+@app.command("decode-bench")
+def decode_bench(
+    out: Annotated[Path, typer.Option(help="where to write the results (JSON)")] = Path("bench/decode.json"),
+) -> None:
+    """Peak memory a 49 MP PNG/JPEG upload adds to the backend, alone and four at once (goal: ≤ 200 MB)."""
+    from agrorisk_backend.decode_bench import run_decode_bench
+    from agrorisk_backend.settings import Settings
+
+    with Console().status("decoding 49 MP photos in fresh processes…"):
+        result = run_decode_bench(out, Settings().decode_max_side)
+    for run in result.runs:
+        Console().print(
+            f"{run.kind} {run.megapixels:.0f} MP ({run.file_mb} MB) x{run.concurrency}, "
+            f"decode side {run.max_side}: +{run.added_peak_mb:.0f} MB"
+        )
+    if not result.single_upload_within_goal:
+        raise fail(f"one 49 MP upload adds more than {result.goal_added_mb:.0f} MB -> {out}")

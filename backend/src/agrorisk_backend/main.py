@@ -83,7 +83,7 @@ def create_app(
 
     app = FastAPI(
         title="AgroRisk API",
-        description=description,
+        description=description or "",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -132,11 +132,13 @@ def _build_services(
     catalog: Catalog,
     metrics: BackendMetrics,
 ) -> Services:
+    log_dir, jobs_db = settings.prediction_log_dir, settings.jobs_db
+    assert log_dir is not None and jobs_db is not None, "filled in by the settings' validators"
     recognition = Recognition(
         catalog=catalog,
         local=build_local_detector(settings),
         gemini=build_gemini_detector(settings, gemini_settings, catalog),
-        prediction_log=PredictionLog(settings.prediction_log_dir, settings.log_images),
+        prediction_log=PredictionLog(log_dir, settings.log_images),
         metrics=metrics,
         local_timeout_s=settings.request_timeout_s,
         iou_threshold=settings.iou_threshold,
@@ -146,12 +148,11 @@ def _build_services(
     if breaker is not None:
         metrics.watch_breaker(breaker.blocked)
     jobs = JobManager(
-        JobStore(settings.jobs_db),
+        JobStore(jobs_db),
         recognition,
         settings.data_dir / "jobs",
         settings.jobs_concurrency,
-        settings.max_upload_bytes,
-        settings.max_pixels,
+        settings.image_limits,
     )
     return Services(
         settings=settings,

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from agrorisk_backend.services.uploads import ImageLimits
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
 # Every UI behind the nginx gateway, by the path nginx serves it on (docker-compose.yml).
@@ -61,6 +62,9 @@ class Settings(AgroRiskSettings):
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_pixels: int = Field(default=50_000_000, gt=0)
+    decode_max_side: int = Field(
+        default=1280, ge=320, description="bigger photos are decoded reduced to this side and sent on reduced"
+    )
     iou_threshold: float = Field(default=0.5, gt=0, le=1)
 
     data_dir: Path = Field(default=Path(".agrorisk"), description="local store of logs, feedback, requests")
@@ -99,6 +103,10 @@ class Settings(AgroRiskSettings):
         """`AGRORISK_BACKEND_API_KEY=` (as .env.example ships it) means no key, not the empty key."""
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         return None if isinstance(secret, str) and not secret.strip() else value
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(self.max_upload_bytes, self.max_pixels, self.decode_max_side)
 
     @model_validator(mode="after")
     def _default_prediction_log_dir(self) -> Settings:

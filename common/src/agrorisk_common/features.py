@@ -15,9 +15,11 @@ THUMBNAIL = 256
 HUE_BINS = 8
 
 
-def image_features(image: Image.Image) -> dict[str, float]:
-    """Brightness, contrast, saturation, sharpness, size, aspect ratio and a hue histogram (fractions)."""
-    width, height = image.size
+def image_features(image: Image.Image, size: tuple[int, int] | None = None) -> dict[str, float]:
+    """Brightness, contrast, saturation, sharpness, size, aspect ratio and a hue histogram (fractions).
+
+    `size` is the photo's own size when `image` is a reduced decode of it."""
+    width, height = size or image.size
     thumb = image.convert("RGB")
     thumb.thumbnail((THUMBNAIL, THUMBNAIL))
     gray = np.asarray(thumb.convert("L"), dtype=np.float32) / 255.0

@@ -68,8 +68,7 @@ async def checked_upload(
 ) -> CheckedImage:
     """The uploaded photo, decoded and checked (413 too big, 415 not an image, 422 broken)."""
     data = await read_upload(file, services)
-    settings = services.settings
-    return await check_image_async(data, settings.max_upload_bytes, settings.max_pixels)
+    return await check_image_async(data, services.settings.image_limits)
 
 
 CheckedUpload = Annotated[CheckedImage, Depends(checked_upload)]

@@ -19,7 +19,7 @@ from pathlib import Path
 from agrorisk_backend.errors import ApiError, public_text
 from agrorisk_backend.services.job_store import ClaimedJob, Job, JobItem, JobStore
 from agrorisk_backend.services.recognition import Recognition
-from agrorisk_backend.services.uploads import check_image_async, safe_file_name
+from agrorisk_backend.services.uploads import ImageLimits, check_image_async, safe_file_name
 from agrorisk_common.images import ImageRejected
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,13 @@ class JobManager:
         recognition: Recognition,
         work_dir: Path,
         concurrency: int,
-        max_bytes: int,
-        max_pixels: int,
+        limits: ImageLimits,
     ):
         self.store = store
         self.recognition = recognition
         self.work_dir = work_dir
         self.concurrency = concurrency
-        self.max_bytes, self.max_pixels = max_bytes, max_pixels
+        self.limits = limits
         self._wake = asyncio.Event()
         self._worker: asyncio.Task | None = None
         self._current: str | None = None
@@ -140,7 +139,7 @@ class JobManager:
         item = JobItem(name=path.name)
         try:
             data = await asyncio.to_thread(path.read_bytes)
-            image = await check_image_async(data, self.max_bytes, self.max_pixels)
+            image = await check_image_async(data, self.limits)
         except (OSError, ImageRejected) as exc:
             return item.model_copy(update={"status": "failed", "error": public_text(str(exc))})
         if use_gemini:

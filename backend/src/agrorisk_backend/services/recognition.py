@@ -82,7 +82,7 @@ class Recognition:
 
     async def _ask(self, detector: DetectorClient, image: CheckedImage, timeout_s: float) -> Prediction:
         prediction = await predict_safely(detector, image.model_bytes, timeout_s)
-        if prediction.image_width is None:
+        if prediction.image_width is None or image.decoded.reduced:
             prediction = prediction.model_copy(
                 update={"image_width": image.decoded.width, "image_height": image.decoded.height}
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,18 @@ _EXIF_ORIENTATION = 0x0112
 MAX_NAME_BYTES = 200
 _MAX_SUFFIX_CHARS = 10
 _UNSAFE = re.compile(r'[<>:"|?*]')
+# Decodes at once: each holds up to one full frame of the upload (147 MB for 49 MP RGB).
+MAX_CONCURRENT_DECODES = 2
+_DECODES = threading.BoundedSemaphore(MAX_CONCURRENT_DECODES)
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an upload may be: bytes and pixels (else 413), and the side it is decoded reduced to."""
+
+    max_bytes: int
+    max_pixels: int
+    max_side: int
 
 
 @dataclass(frozen=True)
@@ -31,19 +44,24 @@ class CheckedImage:
     features: dict[str, float]
 
 
-def check_image(data: bytes, max_bytes: int, max_pixels: int) -> CheckedImage:
+def check_image(data: bytes, limits: ImageLimits) -> CheckedImage:
     """Decode and check the upload (raises `ImageRejected` with 413/415/422), rotate it upright
-    and compute its features. CPU-bound: call through `check_image_async` from request handlers."""
-    decoded = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    if decoded.mime_type in _PASS_THROUGH and _upright(data):
+    and compute its features. A photo bigger than `max_side` is decoded reduced and sent on as a
+    reduced JPEG (boxes are fractions of the frame, so they hold for the original too).
+    At most `MAX_CONCURRENT_DECODES` run at once, so four big uploads cannot hold four frames.
+    CPU-bound and memory-bound: call through `check_image_async` from request handlers."""
+    with _DECODES:
+        decoded = decode_image(data, limits.max_bytes, limits.max_pixels, limits.max_side)
+    if decoded.mime_type in _PASS_THROUGH and not decoded.reduced and _upright(data):
         model_bytes, mime = data, decoded.mime_type
     else:
         model_bytes, mime = encode_jpeg(decoded.image), "image/jpeg"
-    return CheckedImage(decoded, model_bytes, mime, image_features(decoded.image))
+    features = image_features(decoded.image, size=(decoded.width, decoded.height))
+    return CheckedImage(decoded, model_bytes, mime, features)
 
 
-async def check_image_async(data: bytes, max_bytes: int, max_pixels: int) -> CheckedImage:
-    return await asyncio.to_thread(check_image, data, max_bytes, max_pixels)
+async def check_image_async(data: bytes, limits: ImageLimits) -> CheckedImage:
+    return await asyncio.to_thread(check_image, data, limits)
 
 
 def _upright(data: bytes) -> bool:
