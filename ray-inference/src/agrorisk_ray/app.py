@@ -7,7 +7,7 @@ framework's per-request work is a measurable share of the proxy-to-replica round
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from typing import Protocol, cast
 
 from ray import serve
 from ray.serve import Application
@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from agrorisk_common.detection import Prediction
-from agrorisk_common.images import ImageRejected, decode_image
+from agrorisk_common.images import ImageRejected
 from agrorisk_ray.metrics import ServeMetrics
 from agrorisk_ray.settings import Settings
-from agrorisk_serving.detector import Detector, load_detector, predict
+from agrorisk_serving.detector import decode_and_predict, load_detector
 from agrorisk_serving.hot_reload import HotModel
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_storage import StorageSettings
@@ -32,19 +32,12 @@ def error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"detail": message, "kind": kind}, status_code=status)
 
 
-def decode_and_predict(
-    detector: Detector, bodies: Sequence[bytes], max_bytes: int, max_pixels: int
-) -> list[Prediction | ImageRejected]:
-    """Decode a batch of request bodies and run the decodable ones as one model batch."""
-    decoded: list = []
-    for body in bodies:
-        try:
-            decoded.append(decode_image(body, max_bytes, max_pixels).image)
-        except ImageRejected as exc:
-            decoded.append(exc)
-    images = [d for d in decoded if not isinstance(d, ImageRejected)]
-    predictions = iter(predict(detector, images) if images else [])
-    return [d if isinstance(d, ImageRejected) else next(predictions) for d in decoded]
+class BatchSettings(Protocol):
+    """The setters `@serve.batch` adds to the method it wraps (Ray's type hints leave them out)."""
+
+    def set_max_batch_size(self, new_max_batch_size: int) -> None: ...
+
+    def set_batch_wait_timeout_s(self, new_batch_wait_timeout_s: float) -> None: ...
 
 
 @serve.deployment(name="detector")
@@ -63,8 +56,9 @@ class DetectorDeployment:
         self.model.check()
         if self.settings.reload_interval_s:
             self.model.watch(self.settings.reload_interval_s)
-        self.detect_batch.set_max_batch_size(self.settings.max_batch_size)
-        self.detect_batch.set_batch_wait_timeout_s(self.settings.batch_wait_timeout_s)
+        batching = cast(BatchSettings, self.detect_batch)
+        batching.set_max_batch_size(self.settings.max_batch_size)
+        batching.set_batch_wait_timeout_s(self.settings.batch_wait_timeout_s)
 
     async def __call__(self, request: Request) -> JSONResponse:
         path = request.url.path.rstrip("/") or "/"
@@ -80,6 +74,8 @@ class DetectorDeployment:
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.005)
     async def detect_batch(self, bodies: list[bytes]) -> list[Prediction | ImageRejected]:
         detector = self.model.detector  # this batch finishes on it even if a reload swaps meanwhile
+        if detector is None:  # predict_route answers 503 before queueing; a model is never unloaded
+            raise RuntimeError("no model loaded")
         self.metrics.batch_size.observe(len(bodies))
         s = self.settings
         return await asyncio.to_thread(

@@ -106,27 +106,20 @@ class TritonProcess:
 
     def stop(self, grace_s: float = 30.0) -> None:
         """SIGINT the group (the server stops its tritonserver), then SIGTERM and SIGKILL what is left."""
-        if self.process is not None:
+        process = self.process
+        if process is not None:
             for sig, wait_s in ((signal.SIGINT, grace_s), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-                if not self._group_alive():
+                if not _group_alive(process):
                     break
                 try:
-                    os.killpg(self.process.pid, sig)
+                    os.killpg(process.pid, sig)
                 except ProcessLookupError:
                     break
                 deadline = time.monotonic() + wait_s
-                while self._group_alive() and time.monotonic() < deadline:
+                while _group_alive(process) and time.monotonic() < deadline:
                     time.sleep(0.2)
             self.process = None
         self.log_path.unlink(missing_ok=True)
-
-    def _group_alive(self) -> bool:
-        self.process.poll()  # reap the leader so its zombie does not count
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
     def __enter__(self) -> TritonProcess:
         try:
@@ -138,3 +131,13 @@ class TritonProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _group_alive(process: subprocess.Popen) -> bool:
+    """Whether any process of the group `process` leads is still running."""
+    process.poll()  # reap the leader so its zombie does not count
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ray.serve import metrics
 
-LATENCY_BOUNDARIES_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
-BATCH_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64]
+LATENCY_BOUNDARIES_MS: list[float] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
+BATCH_BOUNDARIES: list[float] = [1, 2, 4, 8, 16, 32, 64]
 
 
 class ServeMetrics:

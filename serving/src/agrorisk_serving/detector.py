@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from agrorisk_common.detection import Box, Detection, Prediction
+from agrorisk_common.images import ImageRejected, decode_image
 from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
 from agrorisk_serving.yolo_processing import RawDetection, decode_head, letterbox_batch
 
@@ -106,7 +109,7 @@ class OnnxDetector:
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         batch, boxes = letterbox_batch(images, self.imgsz)
-        (output,) = self.session.run(None, {self.input_name: batch})
+        output = self.run_head(batch)
         p = self.params
         return [
             [
@@ -115,6 +118,13 @@ class OnnxDetector:
             ]
             for out, box in zip(output, boxes, strict=True)
         ]
+
+    def run_head(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The raw head output (images, 4 + classes, anchors) for a letterboxed batch."""
+        (output,) = self.session.run(None, {self.input_name: batch})
+        if not isinstance(output, np.ndarray):  # a YOLO export's one output is a dense tensor
+            raise TypeError(f"the ONNX model returned a {type(output).__name__}, not a dense tensor")
+        return output
 
 
 class UltralyticsDetector:
@@ -145,15 +155,23 @@ class UltralyticsDetector:
         )
         out = []
         for result in results:
-            xyxyn = result.boxes.xyxyn.cpu().numpy()
-            conf = result.boxes.conf.cpu().numpy()
-            cls = result.boxes.cls.cpu().numpy().astype(int)
+            xyxyn, conf, cls = numpy_boxes(result)
             raws = [
-                RawDetection(*map(float, b), float(c), int(k))
-                for b, c, k in zip(xyxyn, conf, cls, strict=True)
+                RawDetection(float(x1), float(y1), float(x2), float(y2), float(c), int(k))
+                for (x1, y1, x2, y2), c, k in zip(xyxyn, conf, cls, strict=True)
             ]
             out.append([to_detection(r, self.class_names) for r in raws if r.x2 > r.x1 and r.y2 > r.y1])
         return out
+
+
+def numpy_boxes(result: object) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.int_]]:
+    """Normalised xyxy boxes, confidences and class indices of one Ultralytics detection result."""
+    from ultralytics.engine.results import Results
+
+    if not isinstance(result, Results) or result.boxes is None:
+        raise TypeError(f"not an Ultralytics detection result: {type(result).__name__}")
+    boxes = result.boxes.cpu().numpy()
+    return np.asarray(boxes.xyxyn), np.asarray(boxes.conf), np.asarray(boxes.cls).astype(int)
 
 
 def to_detection(raw: RawDetection, class_names: Sequence[str]) -> Detection:
@@ -191,3 +209,19 @@ def predict(detector: Detector, images: Sequence[Image.Image]) -> list[Predictio
         )
         for image, detections in zip(images, batches, strict=True)
     ]
+
+
+def decode_and_predict(
+    detector: Detector, bodies: Sequence[bytes], max_bytes: int, max_pixels: int
+) -> list[Prediction | ImageRejected]:
+    """Decode a batch of request bodies and run the decodable ones as one model batch (a bad image
+    fails alone)."""
+    decoded: list[Image.Image | ImageRejected] = []
+    for body in bodies:
+        try:
+            decoded.append(decode_image(body, max_bytes, max_pixels).image)
+        except ImageRejected as exc:
+            decoded.append(exc)
+    images = [d for d in decoded if not isinstance(d, ImageRejected)]
+    predictions = iter(predict(detector, images) if images else [])
+    return [d if isinstance(d, ImageRejected) else next(predictions) for d in decoded]

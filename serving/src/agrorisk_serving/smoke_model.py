@@ -66,6 +66,7 @@ def train_smoke_model(
     work_dir = Path(work_dir)
     _offline_ultralytics(work_dir / "ultralytics-config")
     from ultralytics import YOLO
+    from ultralytics.engine.trainer import BaseTrainer
 
     data_yaml = _write_dataset(work_dir / "data", class_names, per_class=4, seed=seed)
     model = YOLO("yolo11n.yaml", task="detect")
@@ -86,7 +87,10 @@ def train_smoke_model(
         exist_ok=True,
         verbose=False,
     )
-    weights = Path(model.trainer.last)
+    trainer = model.trainer
+    if not isinstance(trainer, BaseTrainer):  # one dataset trains with one task trainer
+        raise RuntimeError(f"Ultralytics trained the smoke model with {type(trainer).__name__}")
+    weights = Path(trainer.last)
     onnx_path = Path(YOLO(str(weights)).export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True))
     out = work_dir / "model"
     out.mkdir(exist_ok=True)

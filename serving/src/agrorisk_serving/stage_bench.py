@@ -47,14 +47,14 @@ def time_stages(
     detector = OnnxDetector(replace(model, imgsz=imgsz), params)
     image = decode_image(jpeg).image
     batch, boxes = letterbox_batch([image], imgsz)
-    (head,) = detector.session.run(None, {detector.input_name: batch})
+    head = detector.run_head(batch)
     return {
         "photo_size": f"{image.width}x{image.height}",
         "imgsz": imgsz,
         "repeats": repeats,
         "decode": _timed(lambda: decode_image(jpeg), repeats),
         "letterbox": _timed(lambda: letterbox_batch([image], imgsz), repeats),
-        "onnxruntime": _timed(lambda: detector.session.run(None, {detector.input_name: batch}), repeats),
+        "onnxruntime": _timed(lambda: detector.run_head(batch), repeats),
         "decode_nms": _timed(
             lambda: decode_head(
                 head[0], boxes[0], params.conf_threshold, params.iou_threshold, params.max_detections

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
+from tritonclient.utils import InferenceServerException
 
 from agrorisk_common.detection import Prediction
 from agrorisk_serving.triton_tensors import INPUT, MODEL_NAME, OUTPUTS, SOURCE, unpack_prediction
+
+if TYPE_CHECKING:
+    from tritonclient import grpc, http
+    from tritonclient.grpc import aio as grpc_aio
+    from tritonclient.http import aio as http_aio
 
 
 class TritonDetectorClient:
@@ -30,46 +37,55 @@ class TritonDetectorClient:
     ):
         self.url, self.protocol, self.timeout_s, self.model_name = url, protocol, timeout_s, model_name
         self.concurrency = concurrency
-        if protocol == "grpc":
-            import tritonclient.grpc.aio as module
-        else:
-            import tritonclient.http.aio as module
-        self.module = module
-        self._client = None
+        self._grpc: grpc_aio.InferenceServerClient | None = None
+        self._http: http_aio.InferenceServerClient | None = None
 
     @property
-    def client(self):
+    def client(self) -> grpc_aio.InferenceServerClient | http_aio.InferenceServerClient:
         """The tritonclient aio client, created inside the running event loop (aiohttp needs one)."""
-        if self._client is None:
-            if self.protocol == "grpc":
-                self._client = self.module.InferenceServerClient(self.url)
-            else:
-                self._client = self.module.InferenceServerClient(
-                    self.url, conn_limit=self.concurrency, conn_timeout=self.timeout_s
-                )
-        return self._client
+        return self._grpc_client() if self.protocol == "grpc" else self._http_client()
 
-    def _request(self, image: bytes):
-        tensor = self.module.InferInput(INPUT, [1, 1], "BYTES")
-        tensor.set_data_from_numpy(np.array([[image]], dtype=object))
+    def _grpc_client(self) -> grpc_aio.InferenceServerClient:
+        if self._grpc is None:
+            from tritonclient.grpc import aio
+
+            self._grpc = aio.InferenceServerClient(self.url)
+        return self._grpc
+
+    def _http_client(self) -> http_aio.InferenceServerClient:
+        if self._http is None:
+            from tritonclient.http import aio
+
+            self._http = aio.InferenceServerClient(
+                self.url, conn_limit=self.concurrency, conn_timeout=self.timeout_s
+            )
+        return self._http
+
+    async def _infer(self, image: bytes) -> grpc.InferResult | http.InferResult | None:
+        data = np.array([[image]], dtype=object)
         if self.protocol == "grpc":
-            outputs = [self.module.InferRequestedOutput(name) for name in OUTPUTS]
-        else:
-            outputs = [self.module.InferRequestedOutput(name, binary_data=True) for name in OUTPUTS]
-        return [tensor], outputs
+            from tritonclient import grpc
+
+            tensor = grpc.InferInput(INPUT, [1, 1], "BYTES")
+            tensor.set_data_from_numpy(data)
+            outputs = [grpc.InferRequestedOutput(name) for name in OUTPUTS]
+            return await self._grpc_client().infer(
+                self.model_name, [tensor], outputs=outputs, client_timeout=self.timeout_s
+            )
+        from tritonclient import http
+
+        tensor = http.InferInput(INPUT, [1, 1], "BYTES")
+        tensor.set_data_from_numpy(data)
+        outputs = [http.InferRequestedOutput(name, binary_data=True) for name in OUTPUTS]
+        # the aiohttp session's total timeout (conn_timeout) bounds HTTP requests
+        return await self._http_client().infer(self.model_name, [tensor], outputs=outputs)
 
     async def predict(self, image: bytes) -> Prediction:
-        inputs, outputs = self._request(image)
         try:
-            if self.protocol == "grpc":
-                result = await self.client.infer(
-                    self.model_name, inputs, outputs=outputs, client_timeout=self.timeout_s
-                )
-            else:  # the aiohttp session's total timeout (conn_timeout) bounds HTTP requests
-                result = await self.client.infer(self.model_name, inputs, outputs=outputs)
+            outputs = _tensors(await self._infer(image))
         except Exception as exc:  # tritonclient raises InferenceServerException and transport errors
             return Prediction(source=SOURCE, error=f"Triton at {self.url} failed: {_message(exc)}")
-        return unpack_prediction({name: result.as_numpy(name) for name in OUTPUTS})
+        return unpack_prediction(outputs)
 
     async def health(self) -> bool:
         try:
@@ -80,11 +96,21 @@ class TritonDetectorClient:
             return False
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        client = self._grpc or self._http
+        self._grpc = self._http = None
+        if client is not None:
+            await client.close()
+
+
+def _tensors(result: grpc.InferResult | http.InferResult | None) -> dict[str, NDArray[Any]]:
+    """The output tensors by name; a missing one means the model is not `agrorisk_detector`."""
+    tensors = {name: result.as_numpy(name) if result else None for name in OUTPUTS}
+    missing = [name for name, tensor in tensors.items() if tensor is None]
+    if missing:
+        raise ValueError(f"the response has no {', '.join(missing)} output")
+    return {name: tensor for name, tensor in tensors.items() if tensor is not None}
 
 
 def _message(exc: Exception) -> str:
-    text = exc.message() if hasattr(exc, "message") and callable(exc.message) else str(exc)
+    text = exc.message() if isinstance(exc, InferenceServerException) else str(exc)
     return (text or type(exc).__name__)[:300]

@@ -15,14 +15,20 @@ import json
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from google.protobuf import text_format
-from tritonclient.grpc import model_config_pb2 as pb
+from tritonclient.grpc import model_config_pb2
 
 from agrorisk_serving import yolo_processing
 from agrorisk_serving.model_source import ONNX_FILE, ModelVersion
 from agrorisk_serving.triton_tensors import MODEL_NAME
 from agrorisk_triton.settings import Settings
+
+# protobuf's builder creates the message classes at import time and tritonclient ships no .pyi
+# for them, so the type checker cannot see any of their names
+pb: Any = model_config_pb2
+type ModelConfig = Any  # an inference.ModelConfig message
 
 ONNX_MODEL = "agrorisk_onnx"
 ONNX_INPUT, ONNX_OUTPUT = "images", "output0"
@@ -33,7 +39,7 @@ def triton_version(version: str) -> int:
     return int(version.removeprefix("v"))
 
 
-def _batching(config: pb.ModelConfig, settings: Settings) -> None:
+def _batching(config: ModelConfig, settings: Settings) -> None:
     config.max_batch_size = settings.max_batch_size
     config.dynamic_batching.max_queue_delay_microseconds = settings.max_queue_delay_us
     config.dynamic_batching.preferred_batch_size.extend(
@@ -44,7 +50,7 @@ def _batching(config: pb.ModelConfig, settings: Settings) -> None:
     )
 
 
-def onnx_config(model: ModelVersion, settings: Settings) -> pb.ModelConfig:
+def onnx_config(model: ModelVersion, settings: Settings) -> ModelConfig:
     config = pb.ModelConfig(name=ONNX_MODEL, platform="onnxruntime_onnx")
     config.version_policy.latest.num_versions = 1
     config.input.add(name=ONNX_INPUT, data_type=pb.TYPE_FP32, dims=[3, model.imgsz, model.imgsz])
@@ -53,7 +59,7 @@ def onnx_config(model: ModelVersion, settings: Settings) -> pb.ModelConfig:
     return config
 
 
-def detector_config(model: ModelVersion, settings: Settings) -> pb.ModelConfig:
+def detector_config(model: ModelVersion, settings: Settings) -> ModelConfig:
     config = pb.ModelConfig(name=MODEL_NAME, backend="python")
     config.input.add(name="IMAGE", data_type=pb.TYPE_STRING, dims=[1])
     for name, dtype, dims in (
@@ -83,7 +89,7 @@ def detector_config(model: ModelVersion, settings: Settings) -> pb.ModelConfig:
     return config
 
 
-def _write_config(path: Path, config: pb.ModelConfig) -> None:
+def _write_config(path: Path, config: ModelConfig) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text_format.MessageToString(config))
 

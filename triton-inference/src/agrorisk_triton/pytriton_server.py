@@ -11,15 +11,16 @@ import logging
 import os
 import sysconfig
 import time
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from pytriton.decorators import batch
 from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
 from pytriton.triton import Triton, TritonConfig
 
-from agrorisk_common.detection import Prediction
-from agrorisk_common.images import ImageRejected, decode_image
-from agrorisk_serving.detector import load_detector, predict
+from agrorisk_common.images import ImageRejected
+from agrorisk_serving.detector import decode_and_predict, load_detector
 from agrorisk_serving.hot_reload import HotModel
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.triton_tensors import INPUT, MODEL_NAME, pack_outputs
@@ -44,23 +45,12 @@ def make_infer(model: HotModel, settings: Settings):
     @batch
     def infer(IMAGE: np.ndarray) -> dict[str, np.ndarray]:  # noqa: N803 - Triton tensor name
         detector = model.detector  # a reload during this batch does not affect it
-        results: list[Prediction | ImageRejected] = []
-        good: list[tuple[int, object]] = []
-        for i, data in enumerate(IMAGE.reshape(len(IMAGE), -1)[:, 0]):
-            try:
-                if detector is None:
-                    raise ImageRejected("no_model", f"no model loaded: {model.last_error or 'loading'}", 503)
-                good.append(
-                    (i, decode_image(bytes(data), settings.max_image_bytes, settings.max_image_pixels).image)
-                )
-                results.append(None)
-            except ImageRejected as exc:
-                results.append(exc)
-        if good:
-            for (i, _), prediction in zip(good, predict(detector, [image for _, image in good]), strict=True):
-                results[i] = prediction
-        class_names = detector.class_names if detector else ()
-        return pack_outputs(results, class_names, settings.max_detections)
+        bodies = [bytes(data) for data in IMAGE.reshape(len(IMAGE), -1)[:, 0]]
+        if detector is None:
+            rejected = ImageRejected("no_model", f"no model loaded: {model.last_error or 'loading'}", 503)
+            return pack_outputs([rejected] * len(bodies), (), settings.max_detections)
+        results = decode_and_predict(detector, bodies, settings.max_image_bytes, settings.max_image_pixels)
+        return pack_outputs(results, detector.class_names, settings.max_detections)
 
     return infer
 
@@ -80,7 +70,8 @@ class DetectorServer:
         s = self.settings
         self.model.check()
         ensure_libpython_visible()
-        config = TritonConfig(
+        # PyTriton's kwonly_dataclass (a wrapt decorator) hides TritonConfig's fields from type checkers
+        config = cast(Callable[..., object], TritonConfig)(
             http_address=s.host,
             http_port=s.http_port,
             grpc_address=s.host,
@@ -116,7 +107,7 @@ class DetectorServer:
     def serve_forever(self) -> None:
         """Block until interrupted (Ctrl+C / SIGTERM), then stop."""
         try:
-            while self.triton.is_alive():
+            while self.triton is not None and self.triton.is_alive():
                 time.sleep(1)
         except KeyboardInterrupt:
             log.info("interrupted, stopping Triton")

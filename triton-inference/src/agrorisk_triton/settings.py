@@ -18,34 +18,36 @@ class Settings(AgroRiskSettings):
     model_config = service_config("AGRORISK_TRITON_")
 
     model_alias: str = "production"
-    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
-    iou_threshold: float = Field(0.45, ge=0.0, le=1.0)
-    max_detections: int = Field(100, ge=1)
-    intra_op_threads: int = Field(1, ge=0, description="ONNX Runtime threads per instance; 0 = all cores")
+    conf_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    max_detections: int = Field(default=100, ge=1)
+    intra_op_threads: int = Field(
+        default=1, ge=0, description="ONNX Runtime threads per instance; 0 = all cores"
+    )
 
-    max_batch_size: int = Field(8, ge=1)
-    max_queue_delay_us: int = Field(2000, ge=0, description="dynamic batcher wait for a fuller batch")
-    instances: int = Field(2, ge=1, description="model instances (instance_group count)")
+    max_batch_size: int = Field(default=8, ge=1)
+    max_queue_delay_us: int = Field(default=2000, ge=0, description="dynamic batcher wait for a fuller batch")
+    instances: int = Field(default=2, ge=1, description="model instances (instance_group count)")
     instance_kind: Literal["KIND_CPU", "KIND_GPU"] = "KIND_CPU"
     reload_interval_s: float = Field(
-        10.0, ge=0, description="how often the server checks the alias; 0 = never"
+        default=10.0, ge=0, description="how often the server checks the alias; 0 = never"
     )
-    max_image_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1)
-    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1)
+    max_image_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
 
     host: str = "127.0.0.1"
     # 81xx, not Triton's usual 800x: Ray Serve listens on 8000 when both run on one machine.
-    http_port: int = Field(8100, ge=0, le=65535)
-    grpc_port: int = Field(8101, ge=0, le=65535)
-    metrics_port: int = Field(8102, ge=0, le=65535)
+    http_port: int = Field(default=8100, ge=0, le=65535)
+    grpc_port: int = Field(default=8101, ge=0, le=65535)
+    metrics_port: int = Field(default=8102, ge=0, le=65535)
     repository_dir: Path = Path(".agrorisk/triton-repository")
 
     url: str = Field(
-        "127.0.0.1:8100",
+        default="127.0.0.1:8100",
         description="where clients reach Triton: host:port (HTTP or gRPC port); NVIDIA's container: 8000",
     )
     protocol: Literal["http", "grpc"] = "http"
-    request_timeout_s: float = Field(30.0, gt=0)
+    request_timeout_s: float = Field(default=30.0, gt=0)
 
     @property
     def detection_params(self) -> DetectionParams:

@@ -5,6 +5,9 @@ decode the image; the decoded images are letterboxed into one batch and one BLS 
 `agrorisk_onnx` (onnxruntime backend); decode the head + NMS with the same `yolo_processing` code the
 in-process detector uses. A bad image
 fails only its own request (ERROR output), never its batch.
+
+`triton_python_backend_utils` comes with Triton's Python backend and `write_repository` copies
+`yolo_processing.py` beside this file, so neither resolves outside the container.
 """
 
 import io
@@ -12,9 +15,9 @@ import json
 import time
 
 import numpy as np
-import triton_python_backend_utils as pb_utils
+import triton_python_backend_utils as pb_utils  # pyright: ignore[reportMissingImports]
 from PIL import Image, ImageOps
-from yolo_processing import decode_head, letterbox_batch
+from yolo_processing import decode_head, letterbox_batch  # pyright: ignore[reportMissingImports]
 
 
 class Rejected(Exception):
