@@ -34,8 +34,9 @@ test-deps: install ## outside parts the tests start: Label Studio (own venv), ch
 test: test-deps ## run every package's tests from the root (one pytest invocation)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check of the whole tree
+lint: install ## ruff check of the whole tree, and basedpyright over every package's src/ (config: pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/basedpyright
 
 format: install ## ruff format of the whole tree
 	$(VENV)/bin/ruff format .
