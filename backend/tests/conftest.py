@@ -1,25 +1,37 @@
 """Real local stand-ins for the backend tests: Ray Serve with a one-epoch YOLO11, the fake Gemini
-REST server, and the app built with test settings."""
+REST server, a PostgreSQL server for the jobs database, and the app built with test settings."""
 
 from __future__ import annotations
 
 import io
+import os
 import random
+import shutil
+import subprocess
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from agrorisk_backend.main import create_app
+from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.settings import Settings
 from agrorisk_backend.testing import shared_ray_serve
 from agrorisk_common.catalog import load_catalog
+from agrorisk_common.ports import free_port
 from agrorisk_common.procedural import draw_leaf
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_gemini.testing import FakeGeminiServer
 from agrorisk_storage import StorageSettings
 
 GEMINI_KEY = "test-gemini-key"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_PASSWORD = "jobs-db-password"  # never checked (trust auth): an answer or log that repeats it leaks it
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +106,61 @@ def leaf() -> bytes:
 @pytest.fixture(scope="session")
 def class_names_in_registry(catalog) -> list[str]:
     return [r.id for r in catalog][:2]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: switch to the postgres user when we are root."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One real PostgreSQL server on a free loopback port for the session; yields its base URL."""
+    initdb = PG_BIN / "initdb" if (PG_BIN / "initdb").exists() else shutil.which("initdb")
+    if initdb is None:
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="agrorisk-backend-pg-"))  # pytest's tmp tree is private to root
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    data, pg_ctl, port = root / "data", Path(initdb).with_name("pg_ctl"), free_port()
+    subprocess.run(_as_postgres([str(initdb), "-D", str(data), "-A", "trust", "-U", "agrorisk"]),
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        _as_postgres([str(pg_ctl), "-D", str(data), "-l", str(root / "log"), "-w", "start",
+                      "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1"]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    yield f"postgresql://agrorisk:{PG_PASSWORD}@127.0.0.1:{port}"
+    subprocess.run(_as_postgres([str(pg_ctl), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class JobsDatabase:
+    """Where a test's jobs live: the backend settings that point at it, and stores opened on it."""
+
+    kind: str
+    where: Path | str  # the data folder's SQLite file, or a PostgreSQL URL
+    overrides: dict[str, str] = field(default_factory=dict)
+    password: str | None = None  # in the URL: no answer or log may repeat it
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {f"AGRORISK_BACKEND_{name.upper()}": value for name, value in self.overrides.items()}
+
+    def store(self) -> JobStore:
+        return JobStore(self.where)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def jobs_database(request, tmp_path) -> JobsDatabase:
+    """The jobs database of a test's backend (data folder `tmp_path/data`): the default SQLite file,
+    or a fresh database of its own on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return JobsDatabase("sqlite", tmp_path / "data" / "jobs.sqlite3")
+    server = request.getfixturevalue("postgres_server")
+    name = f"jobs_{uuid.uuid4().hex}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server}/{name}"
+    return JobsDatabase("postgresql", url, {"jobs_database_url": url}, PG_PASSWORD)

@@ -168,6 +168,10 @@ def test_no_answer_of_any_route_names_a_server_path(
     assert models["location"] == "local:registry"
     broken = call("get", "/v1/models", on=broken_registry, headers=USER)  # 200 with error
     assert broken["error"].startswith("registry unavailable: manifest of v1 in "), broken
+    history = "/v1/models/{ref}/history"
+    call("get", history, "/v1/models/v1/history", headers=USER)  # 404: registered without metrics.json
+    call("get", history, "/v1/models/v9/history", headers=USER)  # 404
+    call("get", history, "/v1/models/v1/history", on=broken_registry, headers=USER)  # 503
     call("post", "/v1/feedback", files=photo, data={"verdict": "right"}, headers=USER)
     call("post", "/v1/feedback", files=photo, data={"verdict": "maybe"}, headers=USER)  # 422
     call("post", "/v1/feedback", files=photo, data={"verdict": "wrong", "risk_id": "x"}, headers=USER)

@@ -1,15 +1,23 @@
 """Batch jobs run off the request path, survive a slow Gemini, and fail with a reason (never
-vanish) when the backend keeps dying under them."""
+vanish) when the backend keeps dying under them; every test runs once per jobs database (SQLite,
+PostgreSQL)."""
 
 from __future__ import annotations
 
+import functools
 import time
 import unicodedata
 
 import pytest
 
-from agrorisk_backend.services.job_store import MAX_RESTARTS, JobStore
+from agrorisk_backend.services.job_store import MAX_RESTARTS
 from agrorisk_gemini.testing import FakeReply
+
+
+@pytest.fixture
+def make_client(make_client, jobs_database):
+    """The apps of this module keep their jobs in the parametrized jobs database."""
+    return functools.partial(make_client, **jobs_database.overrides)
 
 
 def wait_for(client, job_id: str, timeout_s: float = 120) -> dict:
@@ -73,12 +81,12 @@ def test_unknown_job_is_404(client):
     assert response.status_code == 404 and "no job" in response.json()["detail"]
 
 
-def test_a_job_cut_off_by_a_crash_too_often_fails_with_a_reason(make_client, tmp_path, leaf):
+def test_a_job_cut_off_by_a_crash_too_often_fails_with_a_reason(make_client, jobs_database, tmp_path, leaf):
     data = tmp_path / "data"
     photo = data / "jobs" / "j1" / "00000-leaf.jpg"
     photo.parent.mkdir(parents=True)
     photo.write_bytes(leaf)
-    store = JobStore(data / "jobs.sqlite3")
+    store = jobs_database.store()
     store.create("j1", False, [(photo.name, photo)], photo.parent)
     for _ in range(MAX_RESTARTS):  # a crash while it runs, then a start that resumes it
         assert store.claim_next().id == "j1"

@@ -1,5 +1,6 @@
 """Jobs outlive the backend: `agrorisk-backend serve` as a real process, killed (SIGKILL) or stopped
-(SIGTERM) mid-job and started again on the same data folder; every job completes, none is lost."""
+(SIGTERM) mid-job and started again on the same data folder and jobs database (SQLite, PostgreSQL);
+every job completes, none is lost."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.testing import backend_env, server_process
 from agrorisk_common.ports import free_port
 from agrorisk_gemini.testing import FakeReply
@@ -26,12 +26,14 @@ GEMINI_DELAY_S = 1.5  # each photo waits this long for the fake Gemini: the job 
 
 @pytest.fixture
 def backend(
-    ray_stack, fake_gemini, tmp_path
+    ray_stack, fake_gemini, jobs_database, tmp_path
 ) -> Callable[[], AbstractContextManager[tuple[httpx.Client, subprocess.Popen]]]:
-    """`with backend() as (http, process):` one more backend process on the same data folder."""
+    """`with backend() as (http, process):` one more backend process on the same data folder and
+    jobs database."""
     ray_url, storage = ray_stack
     env = backend_env(storage, ray_url, tmp_path / "data", fake_gemini.base_url, "test-gemini-key")
     env["AGRORISK_BACKEND_JOBS_CONCURRENCY"] = "1"
+    env.update(jobs_database.env)
     starts = iter(range(1, 100))
 
     @contextmanager
@@ -74,16 +76,24 @@ def part_done(job: dict) -> bool:
     return job["status"] == "running" and job["done"] >= 1
 
 
-def stored(data_dir: Path, job_id: str) -> dict:
+def stored(jobs_database, job_id: str) -> dict:
     """The job as the store holds it while no backend runs."""
-    store = JobStore(data_dir / "jobs.sqlite3")
+    store = jobs_database.store()
     try:
         return store.get(job_id).model_dump()
     finally:
         store.close()
 
 
-def test_a_killed_backend_resumes_its_jobs_on_the_next_start(backend, fake_gemini, leaf_jpeg, tmp_path):
+def no_secret_in_logs(jobs_database, tmp_path: Path) -> bool:
+    """No backend log repeats the jobs database's password (SQLite has none)."""
+    secret = jobs_database.password
+    return not secret or all(secret not in log.read_text() for log in tmp_path.glob("backend-*.log"))
+
+
+def test_a_killed_backend_resumes_its_jobs_on_the_next_start(
+    backend, fake_gemini, jobs_database, leaf_jpeg, tmp_path
+):
     fake_gemini.reset()
     fake_gemini.script(*[FakeReply.answer([], delay_s=GEMINI_DELAY_S)] * 8)
     with backend() as (http, process):
@@ -93,7 +103,8 @@ def test_a_killed_backend_resumes_its_jobs_on_the_next_start(backend, fake_gemin
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     data = tmp_path / "data"
-    assert stored(data, first)["status"] == "running" and stored(data, second)["status"] == "queued"
+    assert stored(jobs_database, first)["status"] == "running"
+    assert stored(jobs_database, second)["status"] == "queued"
     assert list((data / "jobs" / first).iterdir())  # its photos wait on disk for the next start
 
     with backend() as (http, _):
@@ -105,9 +116,12 @@ def test_a_killed_backend_resumes_its_jobs_on_the_next_start(backend, fake_gemin
     for item in kept:  # photos finished before the kill are kept, not redone
         assert by_name[item["name"]]["local"]["request_id"] == item["local"]["request_id"]
     assert not (data / "jobs" / first).exists()
+    assert no_secret_in_logs(jobs_database, tmp_path)
 
 
-def test_a_stopped_backend_puts_its_running_job_back_in_the_queue(backend, fake_gemini, leaf_jpeg, tmp_path):
+def test_a_stopped_backend_puts_its_running_job_back_in_the_queue(
+    backend, fake_gemini, jobs_database, leaf_jpeg, tmp_path
+):
     fake_gemini.reset()
     fake_gemini.script(*[FakeReply.answer([], delay_s=GEMINI_DELAY_S)] * 3)
     with backend() as (http, process):
@@ -115,8 +129,9 @@ def test_a_stopped_backend_puts_its_running_job_back_in_the_queue(backend, fake_
         poll(http, job_id, part_done)
         process.terminate()
         process.wait(60)
-    assert stored(tmp_path / "data", job_id)["status"] == "queued"
+    assert stored(jobs_database, job_id)["status"] == "queued"
 
     with backend() as (http, _):
         job = poll(http, job_id, finished)
     assert (job["status"], job["done"], job["restarts"]) == ("done", 3, 0)
+    assert no_secret_in_logs(jobs_database, tmp_path)

@@ -16,6 +16,7 @@ ROUTES = {
     "/v1/jobs/{job_id}",
     "/v1/risks",
     "/v1/models",
+    "/v1/models/{ref}/history",
     "/v1/feedback",
     "/v1/links",
     "/v1/admin/promote",
@@ -52,6 +53,27 @@ def test_models_lists_registry_versions_and_aliases(client, class_names_in_regis
     v1 = next(v for v in body["versions"] if v["version"] == "v1")
     assert "production" in v1["aliases"] and v1["class_names"] == class_names_in_registry
     assert {"best.onnx", "best.pt"} <= set(v1["files"])
+
+
+def test_training_curves_of_a_version_come_from_its_run_files(client, make_client, tmp_path):
+    """The production model's metrics.json rows (Ultralytics' results.csv of its real training run)."""
+    body = client.get("/v1/models/production/history").json()
+    assert body["version"] == "v1" and [row["epoch"] for row in body["epochs"]] == [1.0, 2.0]
+    assert {"train/box_loss", "train/cls_loss", "metrics/mAP50(B)", "metrics/mAP50-95(B)"} <= set(
+        body["epochs"][0]
+    )
+    assert body["epochs"][0]["train/box_loss"] > 0
+
+    unknown = client.get("/v1/models/v99/history")
+    assert unknown.status_code == 404 and unknown.json()["kind"] == "not_found"
+    bare = StorageSettings(local_root=tmp_path / "bare", cache_dir=tmp_path / "cache")
+    (tmp_path / "best.onnx").write_bytes(b"onnx")
+    ModelRegistry.from_settings(bare).push({"best.onnx": tmp_path / "best.onnx"})
+    without = make_client(storage_settings=bare).get("/v1/models/v1/history")
+    assert without.status_code == 404 and "without metrics.json" in without.json()["detail"]
+    down = StorageSettings(endpoint="127.0.0.1:9", access_key="k", secret_key="s3-secret")
+    unreachable = make_client(storage_settings=down).get("/v1/models/production/history")
+    assert unreachable.status_code == 503 and "s3-secret" not in unreachable.text
 
 
 def test_models_reports_a_down_registry_instead_of_failing(make_client):

@@ -79,6 +79,11 @@ def test_models_and_services_tabs(page, web_url):
     page.locator("#tab-models-button").click()
     expect(page.locator("#models-summary")).to_contain_text("production")
     expect(page.locator("#models-table")).to_contain_text("v1")
+    # the production version's curves, from its run's metrics.json in the registry
+    expect(page.locator("#curves-note")).to_contain_text("v1: 2 епох / epochs")
+    expect(page.locator("#loss-plot")).to_contain_text("train box")
+    expect(page.locator("#quality-plot")).to_contain_text("mAP50")
+    page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
     page.locator("#tab-services-button").click()
     expect(page.locator("#services-links a[data-service=swagger]")).to_have_attribute("href", "/docs")
     expect(page.locator("#services-links")).to_contain_text("Dagster")

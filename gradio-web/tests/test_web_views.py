@@ -237,3 +237,24 @@ def test_services_tab_shows_which_ui_answers_now():
     assert '<li data-state="up"><a href="http://127.0.0.1' in html
     assert 'data-state="down"' in html and "не відповідає / down" in html
     assert '<li data-state="unknown"><a href="/minio/"' in html
+
+
+def test_training_curves_are_split_into_loss_and_quality_series():
+    epochs = [
+        {"epoch": 1.0, "train/box_loss": 3.0, "val/box_loss": 2.5, "metrics/mAP50(B)": 0.1, "lr/pg0": 0.01},
+        {"epoch": 2.0, "train/box_loss": 2.0, "val/box_loss": 2.2, "metrics/mAP50(B)": 0.3, "lr/pg0": 0.01},
+    ]
+    loss = views.curve_frame(epochs, views.LOSS_SERIES)
+    assert sorted(set(loss["series"])) == ["train box", "val box"]
+    assert loss[loss["series"] == "train box"]["value"].tolist() == [3.0, 2.0]
+    quality = views.curve_frame(epochs, views.QUALITY_SERIES)
+    assert quality.to_dict("records") == [
+        {"epoch": 1, "value": 0.1, "series": "mAP50"},
+        {"epoch": 2, "value": 0.3, "series": "mAP50"},
+    ]
+    note = views.history_note({"version": "v3", "epochs": epochs})
+    assert "v3" in note and "2 епох" in note and "0.300" in note
+    assert views.model_versions({"versions": [{"version": "v2"}, {"version": "v1"}], "aliases": {}}) == (
+        ["v2", "v1"],
+        "v2",
+    )

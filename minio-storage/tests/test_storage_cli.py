@@ -48,7 +48,7 @@ def test_push_promote_rollback_pull(run, settings: StorageSettings, make_model, 
 
     listing = run("list")
     assert "mAP50=0.600" in listing.stdout and "production" in listing.stdout
-    shown = json.loads(run("show", "production").stdout)
+    shown = json.loads(run("show", "production", "--json").stdout)
     assert shown["version"] == "v2" and shown["metadata"]["metrics"] == {"mAP50": 0.6}
 
     pulled = run("pull", "production", "--dest", str(tmp_path / "out"))
@@ -68,8 +68,41 @@ def test_datasets_kind_pushes_a_folder(run, tmp_path: Path) -> None:
     result = run("push", str(folder), "--kind", "datasets", "--meta-json", str(meta))
     assert result.exit_code == 0, result.output
     assert "datasets registry" in result.stderr
-    assert json.loads(run("show", "v1", "-k", "datasets").stdout)["metadata"]["n_images"] == 1
+    assert json.loads(run("show", "v1", "-k", "datasets", "--json").stdout)["metadata"]["n_images"] == 1
+    assert "n_images" in run("show", "v1", "-k", "datasets").stdout
     assert "0 models version(s)" in run("list").stdout
+
+
+def test_show_prints_a_models_lineage(run, tmp_path: Path) -> None:
+    """What the Dagster flow registers about a fine-tuned candidate, as `show` tells it."""
+    (tmp_path / "best.pt").write_bytes(b"weights")
+    meta = tmp_path / "meta.json"
+    meta.write_text(
+        json.dumps(
+            {
+                "metrics": {"mAP50": 0.41},
+                "start_weights": {"kind": "registry", "note": "registry:production (v3)"},
+                "dataset_version": "v7",
+                "dataset_hash": "8f5f3434e0c2",
+                "wandb_run": "agrorisk/yolo11/abc123",
+                "optuna_study": "agrorisk-tune",
+                "optuna_trial": 4,
+                "git_commit": "594546a",
+                "dagster_run_id": "run-42",
+                "lineage": {
+                    "parent_version": "v3",
+                    "replay_from": "v6",
+                    "reason": "same class set",
+                    "start": "production v3",
+                },
+            }
+        )
+    )
+    assert run("push", str(tmp_path / "best.pt"), "--meta-json", str(meta)).exit_code == 0
+    shown = run("show", "v1").stdout
+    for text in ("parent version", "v3", "data set version", "v7", "production v3", "agrorisk/yolo11/abc123",
+                 "agrorisk-tune #4", "run-42", "594546a", "mAP50=0.410", "replayed data set", "v6"):  # fmt: skip
+        assert text in shown, text
 
 
 @pytest.mark.parametrize(

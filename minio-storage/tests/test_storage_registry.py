@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -91,6 +92,18 @@ def test_pull_detects_a_missing_file_and_names_it(models: ModelRegistry, make_mo
     models.store.delete(file_key(info.number, "metrics.json"))
     with pytest.raises(RegistryError, match=r"'metrics\.json' of v1 is missing"):
         models.pull("v1", tmp_path / "out")
+
+
+def test_read_file_gives_one_checked_file(models: ModelRegistry, make_model) -> None:
+    sources = make_model("abc")
+    models.push(sources)
+    assert models.read_file("v1", "metrics.json") == sources["metrics.json"].read_bytes()
+    with pytest.raises(RegistryError, match=r"v1 has no file 'results\.csv'"):
+        models.read_file("v1", "results.csv")
+    models.store.put_bytes(file_key(1, "metrics.json"), b"tampered")
+    shutil.rmtree(models.cache_dir, ignore_errors=True)  # so the file comes from the store again
+    with pytest.raises(RegistryError, match=r"'metrics\.json' of v1 is corrupted"):
+        models.read_file("v1", "metrics.json")
 
 
 def test_pull_uses_the_verified_cache(models: ModelRegistry, make_model, tmp_path: Path) -> None:

@@ -32,13 +32,12 @@ from agrorisk_backend.api.routes import (
     risks,
 )
 from agrorisk_backend.services.detectors import build_gemini_detector, build_local_detector
-from agrorisk_backend.services.feedback_store import FeedbackStore
 from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.services.jobs import JobManager
 from agrorisk_backend.services.metrics import BackendMetrics
 from agrorisk_backend.services.model_registry import ModelCatalog
-from agrorisk_backend.services.prediction_log import PredictionLog
 from agrorisk_backend.services.recognition import Recognition
+from agrorisk_backend.services.shared_store import open_shared_stores
 from agrorisk_backend.services.verdicts import VerdictRule
 from agrorisk_backend.settings import Settings
 from agrorisk_common.catalog import Catalog, load_catalog
@@ -132,13 +131,12 @@ def _build_services(
     catalog: Catalog,
     metrics: BackendMetrics,
 ) -> Services:
-    log_dir, jobs_db = settings.prediction_log_dir, settings.jobs_db
-    assert log_dir is not None and jobs_db is not None, "filled in by the settings' validators"
+    stores = open_shared_stores(settings, storage_settings)
     recognition = Recognition(
         catalog=catalog,
         local=build_local_detector(settings),
         gemini=build_gemini_detector(settings, gemini_settings, catalog),
-        prediction_log=PredictionLog(log_dir, settings.log_images),
+        prediction_log=stores.prediction_log,
         metrics=metrics,
         local_timeout_s=settings.request_timeout_s,
         iou_threshold=settings.iou_threshold,
@@ -148,7 +146,7 @@ def _build_services(
     if breaker is not None:
         metrics.watch_breaker(breaker.blocked)
     jobs = JobManager(
-        JobStore(jobs_db),
+        JobStore(settings.jobs_database),
         recognition,
         settings.data_dir / "jobs",
         settings.jobs_concurrency,
@@ -159,7 +157,7 @@ def _build_services(
         catalog=catalog,
         recognition=recognition,
         jobs=jobs,
-        feedback=FeedbackStore(settings.feedback_dir),
+        feedback=stores.feedback,
         models=ModelCatalog(storage_settings, settings.wandb_url),
         metrics=metrics,
     )

@@ -73,6 +73,16 @@ class Settings(AgroRiskSettings):
         description="JSONL prediction log the Dagster drift asset reads; unset: <data_dir>/prediction-log",
     )
     log_images: bool = Field(default=True, description="keep each predicted photo beside the prediction log")
+    shared_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="prediction log and feedback: local folders under data_dir, or s3 (a bucket on the "
+        "AGRORISK_STORAGE_ endpoint that every replica shares)",
+    )
+    shared_bucket: str = Field(
+        default="agrorisk-shared",
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="bucket of the prediction log and feedback when shared_store is s3",
+    )
 
     jobs_max_images: int = Field(default=500, gt=0)
     jobs_concurrency: int = Field(default=4, gt=0)
@@ -81,6 +91,11 @@ class Settings(AgroRiskSettings):
     )
     jobs_db: Path | None = Field(
         default=None, description="SQLite file of the job queue and results; unset: <data_dir>/jobs.sqlite3"
+    )
+    jobs_database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL for the job queue and results, postgresql://user:password@host:5432/db "
+        "(checked when the backend starts); unset: the SQLite file jobs_db",
     )
 
     api_key: SecretStr | None = Field(
@@ -103,6 +118,14 @@ class Settings(AgroRiskSettings):
         """`AGRORISK_BACKEND_API_KEY=` (as .env.example ships it) means no key, not the empty key."""
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         return None if isinstance(secret, str) and not secret.strip() else value
+
+    @property
+    def jobs_database(self) -> Path | str:
+        """Where the jobs live: the PostgreSQL URL when set, else the SQLite file."""
+        if self.jobs_database_url is not None:
+            return self.jobs_database_url.get_secret_value()
+        assert self.jobs_db is not None, "filled in by _default_jobs_db"
+        return self.jobs_db
 
     @property
     def image_limits(self) -> ImageLimits:

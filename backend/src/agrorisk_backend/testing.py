@@ -39,13 +39,13 @@ class StackError(RuntimeError):
 
 
 def smoke_registry(work_dir: Path, class_names: list[str]) -> StorageSettings:
-    """A local registry whose `production` alias is a one-epoch YOLO11 (real training + ONNX export)."""
+    """A local registry whose `production` alias is a two-epoch YOLO11 (real training + ONNX export)."""
     from agrorisk_serving.smoke_model import train_smoke_model
 
     storage = StorageSettings(local_root=work_dir / "registry", cache_dir=work_dir / "cache")
     registry = ModelRegistry.from_settings(storage)
     if "production" not in registry.aliases():
-        files = train_smoke_model(work_dir / "train", class_names, imgsz=64)
+        files = train_smoke_model(work_dir / "train", class_names, imgsz=64, epochs=2)  # two: curves
         registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "agrorisk-backend testing"})
         registry.promote("v1", "production")
     return storage

@@ -102,8 +102,28 @@ def build_demo(settings: Settings) -> gr.Blocks:
         try:
             models = await backend.models()
         except BackendError as exc:
-            return f"⚠ {exc}", []
-        return views.models_summary(models), views.model_rows(models)
+            return f"⚠ {exc}", [], gr.update(choices=[], value=None)
+        versions, chosen = views.model_versions(models)
+        return (
+            views.models_summary(models),
+            views.model_rows(models),
+            gr.update(choices=versions, value=chosen),
+        )
+
+    async def load_history(version: str | None):
+        empty = views.curve_frame([], [])
+        if not version:
+            return "", empty, empty
+        try:
+            history = await backend.history(version)
+        except BackendError as exc:
+            return f"⚠ {exc}", empty, empty
+        epochs = history["epochs"]
+        return (
+            views.history_note(history),
+            views.curve_frame(epochs, views.LOSS_SERIES),
+            views.curve_frame(epochs, views.QUALITY_SERIES),
+        )
 
     async def load_links():
         try:
@@ -204,6 +224,25 @@ def build_demo(settings: Settings) -> gr.Blocks:
             models_table = gr.Dataframe(
                 headers=views.MODEL_HEADERS, elem_id="models-table", interactive=False
             )
+            curves_version = gr.Dropdown(
+                [], label="Криві навчання версії / Training curves of version", elem_id="curves-version"
+            )
+            curves_note = gr.Markdown(elem_id="curves-note")
+            with gr.Row():
+                loss_plot = gr.LinePlot(
+                    x="epoch",
+                    y="value",
+                    color="series",
+                    title="Втрати / Loss",
+                    elem_id="loss-plot",
+                )
+                quality_plot = gr.LinePlot(
+                    x="epoch",
+                    y="value",
+                    color="series",
+                    title="Якість на валідації / Validation quality",
+                    elem_id="quality-plot",
+                )
         with gr.Tab("Сервіси / Services", elem_id="tab-services"):
             links = gr.HTML(elem_id="services-links")
             refresh_links = gr.Button("Оновити стан / Refresh state", elem_id="refresh-links", size="sm")
@@ -229,9 +268,12 @@ def build_demo(settings: Settings) -> gr.Blocks:
         wrong_button.click(feedback_wrong, inputs=feedback_inputs, outputs=feedback_status)
         search.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
         crop.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
-        models_refresh.click(load_models, outputs=[models_summary, models_table])
+        models_refresh.click(load_models, outputs=[models_summary, models_table, curves_version])
+        curves_version.change(
+            load_history, inputs=curves_version, outputs=[curves_note, loss_plot, quality_plot]
+        )
         demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk, photo_crop])
-        demo.load(load_models, outputs=[models_summary, models_table])
+        demo.load(load_models, outputs=[models_summary, models_table, curves_version])
         demo.load(load_links, outputs=links)
         refresh_links.click(load_links, outputs=links)
     return demo

@@ -4,6 +4,7 @@ a person can read."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -37,6 +38,9 @@ class BackendClient:
 
     async def models(self) -> dict[str, Any]:
         return await self._call("GET", "/v1/models")
+
+    async def history(self, version: str) -> dict[str, Any]:
+        return await self._call("GET", f"/v1/models/{quote(version, safe='')}/history")
 
     async def links(self) -> dict[str, str]:
         return await self._call("GET", "/v1/links")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+import pandas as pd
+
 RISK_TYPES_UK = {"disease": "хвороба", "pest": "шкідник", "weed": "бур'ян", "abiotic": "абіотичне"}
 FOUND_BY = {"both": "обидві / both", "local": "лише YOLO / YOLO only", "gemini": "лише Gemini / Gemini only"}
 TABLE_HEADERS = ["Ризик / Risk", "Gemini conf", "YOLO conf", "IoU", "Згода / Agreement"]
@@ -203,6 +205,50 @@ MODEL_HEADERS = [
     "Створено / Created",
     "W&B",
 ]
+
+
+# Ultralytics' results.csv columns, by the plot each one goes on: (column, legend).
+LOSS_SERIES = [
+    (f"{split}/{loss}_loss", f"{split} {loss}")
+    for split in ("train", "val")
+    for loss in ("box", "cls", "dfl")
+]
+QUALITY_SERIES = [
+    ("metrics/mAP50(B)", "mAP50"),
+    ("metrics/mAP50-95(B)", "mAP50-95"),
+    ("metrics/precision(B)", "precision"),
+    ("metrics/recall(B)", "recall"),
+]
+CURVE_COLUMNS = pd.Index(["epoch", "value", "series"])
+
+
+def curve_frame(epochs: list[dict[str, float]], series: list[tuple[str, str]]) -> pd.DataFrame:
+    """Long form for gr.LinePlot: one row per (epoch, series) the run recorded."""
+    rows = [
+        (int(row["epoch"]), row[column], legend)
+        for row in epochs
+        if "epoch" in row
+        for column, legend in series
+        if column in row
+    ]
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def history_note(history: dict[str, Any]) -> str:
+    epochs = history["epochs"]
+    last = epochs[-1] if epochs else {}
+    best = max((row.get("metrics/mAP50(B)", 0.0) for row in epochs), default=0.0)
+    return (
+        f"**{history['version']}**: {len(epochs)} епох / epochs · найкращий / best mAP50 {best:.3f} · "
+        f"останній / last mAP50-95 {last.get('metrics/mAP50-95(B)', 0.0):.3f}"
+    )
+
+
+def model_versions(models: dict[str, Any]) -> tuple[list[str], str | None]:
+    """Version choices, newest first, and the one to show first: production, else the newest."""
+    versions = [v["version"] for v in models.get("versions") or []]
+    chosen = (models.get("aliases") or {}).get("production") or (versions[0] if versions else None)
+    return versions, chosen
 
 
 def model_rows(models: dict[str, Any]) -> list[list[str]]:

@@ -191,11 +191,57 @@ def list_versions(kind: KindOption = Kind.models, as_json: JsonOption = False) -
 
 
 @app.command()
-def show(ref: RefArgument, kind: KindOption = Kind.models) -> None:
-    """One version's manifest as JSON: files with sha256 and size, metadata, aliases."""
+def show(ref: RefArgument, kind: KindOption = Kind.models, as_json: JsonOption = False) -> None:
+    """One version: where it came from (parent version, data set, start weights, W&B/Optuna/Dagster
+    runs, git commit), its metrics and files; --json prints the whole manifest."""
     with _registry(kind) as registry:
         info = registry.show(ref)
-    console.print_json(info.model_dump_json())
+    if as_json:
+        console.print_json(info.model_dump_json())
+        return
+    table = Table(title=f"{kind.value} {info.version}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for field, value in _provenance(info):
+        table.add_row(field, value)
+    console.print(table)
+
+
+def _provenance(info: VersionInfo) -> list[tuple[str, str]]:
+    """The rows `show` prints: identity, where the version came from, metrics, files."""
+    meta = info.metadata
+    rows: list[tuple[str, Any]] = [
+        ("aliases", ", ".join(info.aliases) or "—"),
+        ("created", f"{info.created_at:%Y-%m-%d %H:%M} UTC by {meta.get('creator') or '?'}"),
+    ]
+    if "lineage" in meta or "start_weights" in meta:
+        rows += _model_lineage(meta)
+    else:  # a data set, or a version pushed by hand: its own metadata
+        rows += [(k, v) for k, v in meta.items() if isinstance(v, str | int | float) and k != "creator"]
+    rows += [
+        ("metrics", _metrics(info, limit=8)),
+        ("files", ", ".join(f"{name} ({_size(entry.size)})" for name, entry in sorted(info.files.items()))),
+    ]
+    return [(field, str(value)) for field, value in rows if value not in (None, "")]
+
+
+def _model_lineage(meta: dict[str, Any]) -> list[tuple[str, Any]]:
+    """What `agrorisk-train register` and the Dagster flow record about a model's origin."""
+    lineage = meta.get("lineage") or {}
+    start = meta.get("start_weights")
+    trial = meta.get("optuna_trial")
+    return [
+        ("parent version", lineage.get("parent_version") or "— (not fine-tuned from a registered model)"),
+        ("why this start", lineage.get("reason")),
+        ("start weights", lineage.get("start") or (start.get("note") if isinstance(start, dict) else start)),
+        ("data set version", meta.get("dataset_version")),
+        ("data set hash", meta.get("dataset_hash")),
+        ("replayed data set", lineage.get("replay_from")),
+        ("W&B run", meta.get("wandb_run")),
+        ("Optuna trial", f"{meta.get('optuna_study')} #{trial}" if trial is not None else None),
+        ("Dagster run", meta.get("dagster_run_id") or lineage.get("dagster_run_id")),
+        ("git commit", meta.get("git_commit")),
+    ]
 
 
 @app.command()

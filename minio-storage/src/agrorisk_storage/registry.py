@@ -179,6 +179,14 @@ class VersionRegistry:
         self._run_all(fetch, sorted(info.files))
         return folder
 
+    def read_file(self, ref: str | int, name: str) -> bytes:
+        """One file of version `ref` (e.g. its metrics.json), checked against its sha256, without
+        pulling the rest; raises RegistryError when the version has no such file."""
+        info = self.show(ref)
+        if name not in info.files:
+            raise RegistryError(f"{info.version} has no file {name!r}")
+        return self._cached_blob(info, name, info.files[name]).read_bytes()
+
     # --- aliases ----------------------------------------------------------------------------------
 
     def aliases(self) -> dict[str, str]:

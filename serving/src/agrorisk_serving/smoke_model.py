@@ -3,6 +3,8 @@ where no trained model (and no pretrained weights download) is available."""
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -12,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE
+
+METRICS_FILE = "metrics.json"
 
 LEAF = (46, 125, 50)
 LESION_COLOURS = ((150, 40, 30), (230, 210, 60), (240, 240, 240), (90, 60, 30), (30, 30, 30), (200, 120, 200))
@@ -62,7 +66,8 @@ def _write_dataset(root: Path, class_names: Sequence[str], per_class: int, seed:
 def train_smoke_model(
     work_dir: Path, class_names: Sequence[str], imgsz: int = 64, epochs: int = 1, seed: int = 0
 ) -> dict[str, Path]:
-    """Train YOLO11n from its yaml (no pretrained weights) and export ONNX; {"best.pt": …, "best.onnx": …}."""
+    """Train YOLO11n from its yaml (no pretrained weights) and export ONNX; {"best.pt", "best.onnx",
+    "metrics.json"} (the per-epoch rows of Ultralytics' results.csv, as `agrorisk-train fit` writes)."""
     work_dir = Path(work_dir)
     _offline_ultralytics(work_dir / "ultralytics-config")
     from ultralytics import YOLO
@@ -96,4 +101,7 @@ def train_smoke_model(
     out.mkdir(exist_ok=True)
     shutil.copy(weights, out / TORCH_FILE)
     shutil.copy(onnx_path, out / ONNX_FILE)
-    return {TORCH_FILE: out / TORCH_FILE, ONNX_FILE: out / ONNX_FILE}
+    with (Path(trainer.save_dir) / "results.csv").open() as f:
+        per_epoch = [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    (out / METRICS_FILE).write_text(json.dumps({"per_epoch": per_epoch}))
+    return {TORCH_FILE: out / TORCH_FILE, ONNX_FILE: out / ONNX_FILE, METRICS_FILE: out / METRICS_FILE}

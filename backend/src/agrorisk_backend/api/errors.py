@@ -40,7 +40,7 @@ _DESCRIPTIONS = {
     413: "upload too large (`too_large`) or too many pixels (`too_many_pixels`) or files",
     415: "the upload is not an image (`not_an_image`)",
     422: "a field is missing or invalid (`invalid_request`) or the photo is broken (`corrupt`)",
-    503: "not ready: a dependency it needs does not answer (`not_ready`)",
+    503: "a dependency it needs does not answer: not ready (`not_ready`), or the registry or the shared store is down (`unavailable`)",
 }
 
 

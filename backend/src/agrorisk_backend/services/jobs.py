@@ -1,6 +1,6 @@
 """Batch jobs: many photos through the local model (and optionally Gemini), off the request path.
 
-Jobs live in a `JobStore` (SQLite), so a restart loses none. Uploaded photos are written under
+Jobs live in a `JobStore` (SQLite or PostgreSQL), so a restart loses none. Uploaded photos are written under
 `<data_dir>/jobs/<id>/` before the job is queued, folder jobs read a server folder. One worker task
 runs the queued jobs one at a time, oldest first, `concurrency` photos of a job at once; each
 photo's result is stored as it arrives, so a slow or failing Gemini delays or marks its own half of
@@ -47,6 +47,7 @@ class JobManager:
     async def start(self) -> None:
         """Resume (or fail, past the restart limit) jobs a killed process left running; start the worker."""
         recovery = await asyncio.to_thread(self.store.recover)
+        log.info("jobs database: %s", self.store.where)
         for job_id, upload_dir in recovery.failed:
             log.warning("job %s failed: the backend stopped too often while it ran", job_id)
             _remove(upload_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -31,6 +32,18 @@ class ModelsOut(BaseModel):
     aliases: dict[str, str]
     versions: list[ModelVersionOut]
     error: str | None = None
+
+
+class TrainingHistory(BaseModel):
+    version: str
+    epochs: list[dict[str, float]] = Field(
+        description="one row per epoch as Ultralytics' results.csv names them: epoch, train/box_loss, "
+        "train/cls_loss, val/box_loss, metrics/mAP50(B), metrics/mAP50-95(B), lr/pg0, …"
+    )
+
+
+class NoHistory(LookupError):
+    """The version does not exist, or was registered without per-epoch training metrics."""
 
 
 class ModelCatalog:
@@ -64,6 +77,34 @@ class ModelCatalog:
         """Point `alias` at version `ref`; raises RegistryError for an unknown version."""
         info = await asyncio.to_thread(lambda: self._registry().promote(ref, alias))
         return self._shape(info)
+
+    async def history(self, ref: str) -> TrainingHistory:
+        """The version's training curves from its metrics.json (written by `agrorisk-train fit`).
+        Raises NoHistory (unknown version, no curves) or RegistryError/OSError (registry down)."""
+        return await asyncio.to_thread(self._read_history, ref)
+
+    def _read_history(self, ref: str) -> TrainingHistory:
+        registry = self._registry()
+        try:
+            info = registry.show(ref)
+        except RegistryError as exc:
+            if str(exc).startswith("no "):
+                raise NoHistory(str(exc)) from None
+            raise
+        if "metrics.json" not in info.files:
+            raise NoHistory(f"{info.version} was registered without metrics.json: no training curves")
+        try:
+            rows = json.loads(registry.read_file(info.version, "metrics.json")).get("per_epoch") or []
+        except (ValueError, AttributeError):
+            rows = []
+        epochs = [
+            {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
+            for row in rows
+            if isinstance(row, dict)
+        ]
+        if not epochs:
+            raise NoHistory(f"{info.version}'s metrics.json has no per-epoch rows: no training curves")
+        return TrainingHistory(version=info.version, epochs=epochs)
 
     async def reachable(self) -> bool:
         try:

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     response_model=FeedbackRecord,
     status_code=201,
     summary="Give feedback on a result",
-    responses=error_responses(413, 415),
+    responses=error_responses(413, 415, 503),
     openapi_extra=photo_upload("file"),
 )
 async def feedback(
