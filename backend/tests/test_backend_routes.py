@@ -76,6 +76,16 @@ def test_training_curves_of_a_version_come_from_its_run_files(client, make_clien
     assert unreachable.status_code == 503 and "s3-secret" not in unreachable.text
 
 
+def test_an_offline_wandb_run_is_named_without_its_server_folder(make_client, tmp_path):
+    storage = StorageSettings(local_root=tmp_path / "runs-registry", cache_dir=tmp_path / "cache")
+    (tmp_path / "best.onnx").write_bytes(b"onnx")
+    offline = "/srv/agrorisk/runs/finetune-v1/wandb/offline-run-20261203_142406-452zerpc"
+    ModelRegistry.from_settings(storage).push({"best.onnx": tmp_path / "best.onnx"}, {"wandb_run": offline})
+    response = make_client(storage_settings=storage).get("/v1/models")
+    assert response.json()["versions"][0]["wandb_run"] == "offline-run-20261203_142406-452zerpc"
+    assert "/srv/" not in response.text
+
+
 def test_models_reports_a_down_registry_instead_of_failing(make_client):
     down = StorageSettings(endpoint="127.0.0.1:9", access_key="k", secret_key="s3-secret")
     response = make_client(storage_settings=down).get("/v1/models")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -32,6 +33,13 @@ class ModelsOut(BaseModel):
     aliases: dict[str, str]
     versions: list[ModelVersionOut]
     error: str | None = None
+
+
+def _public_run(run: str | None) -> str | None:
+    """A W&B run as the API may show it: an offline run's local folder by its name only (no server path)."""
+    if run and run.startswith(("/", ".", "~")):
+        return PurePosixPath(run).name
+    return run
 
 
 class TrainingHistory(BaseModel):
@@ -120,7 +128,7 @@ class ModelCatalog:
 
     def _shape(self, info: Any) -> ModelVersionOut:
         metadata = dict(info.metadata or {})
-        wandb_run = metadata.get("wandb_run")
+        wandb_run = _public_run(metadata.get("wandb_run"))
         return ModelVersionOut(
             version=info.version,
             number=info.number,
