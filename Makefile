@@ -8,7 +8,7 @@ UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo $(UV_BOOTSTRAP))
 VENV := .venv
 PY := $(VENV)/bin/python
 PACKAGES := common minio-storage serving yolov11-train crawler gemini-integration dataset-labeling \
-            triton-inference ray-inference backend gradio-web dagster-pipeline
+            triton-inference ray-inference backend gradio-web dagster-pipeline devtools
 PYPROJECTS := pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 PYTEST_ARGS ?=
 
@@ -87,7 +87,7 @@ ps: ## list the stack's services; without Docker, the local processes
 	@$(if $(HAVE_COMPOSE),$(COMPOSE) ps,$(RUN_PY) scripts/run_local.py status || true)
 
 bootstrap: ## create buckets, a Label Studio token, a first model if none (compose stack)
-	@$(if $(HAVE_COMPOSE),,echo "make bootstrap is for the compose stack; without Docker, make demo registers the starter model as the first production model"; exit 1)
+	@$(if $(HAVE_COMPOSE),,echo "make bootstrap is for the compose stack; without Docker, make demo (or agrorisk-train starter) registers the starter model as the first production model"; exit 1)
 	$(COMPOSE) run --rm minio-init
 	$(COMPOSE) --profile tools run --rm bootstrap
 	$(COMPOSE) run --rm triton-repo
@@ -103,6 +103,8 @@ starter-model: install ## retrain the committed starter model (models/starter) f
 	AGRORISK_TRAIN_PATIENCE=0 AGRORISK_TRAIN_PLOTS=false $(VENV)/bin/agrorisk-train fit \
 	  --data $(STARTER_DIR)/dataset/data.yaml --model yolo11n.yaml --epochs 60 --imgsz 320 --batch 16 \
 	  --project $(STARTER_DIR)/runs --name starter
+	@echo "v2 (the committed file) trained 80 more epochs from this run's best.pt on the split's photos with boxes:"
+	@echo "  AGRORISK_TRAIN_PATIENCE=0 AGRORISK_TRAIN_PLOTS=false agrorisk-train fit --data <positives>/data.yaml --model <run>/weights/best.pt --epochs 80 --imgsz 320 --batch 16"
 	@echo "then: agrorisk-train evaluate on the val and test splits, copy weights/best.pt to models/starter/ and update MODEL_CARD.md"
 
 bench: test-deps ## every package's benchmark, small; writes bench/results.json and bench/results.md

@@ -3,8 +3,8 @@
 Runs in the yolov11-train image against the compose stack; each step is skipped when already done:
 1. Label Studio personal access token -> $AGRORISK_BOOTSTRAP_TOKEN_FILE (set it as
    AGRORISK_LABELING_LABEL_STUDIO_API_KEY for `agrorisk-label studio ...`).
-2. No `production` model in the registry -> train a starter YOLO11 on generated leaf images, register
-   and promote it, so serving has something to serve until a real model is trained (`make demo`).
+2. No `production` model in the registry -> register the committed starter model (YOLO11n trained on
+   real PlantDoc photos, models/starter/MODEL_CARD.md) and promote it: `agrorisk-train starter`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -50,42 +49,9 @@ def label_studio_token(base_url: str, email: str, password: str, token_file: Pat
     print(f"label studio: personal access token written to {token_file}")
 
 
-def first_model(epochs: int, imgsz: int) -> None:
-    from agrorisk_common.catalog import load_catalog
-    from agrorisk_common.procedural import generate_leaf_dataset
-    from agrorisk_storage import ModelRegistry, StorageSettings
-
-    registry = ModelRegistry.from_settings(StorageSettings())
-    if "production" in registry.aliases():
-        print(f"registry: production is {registry.aliases()['production']}, nothing to train")
-        return
-    risk_ids = [risk.id for risk in load_catalog()][:8]
-    with tempfile.TemporaryDirectory() as tmp:
-        data_yaml = generate_leaf_dataset(Path(tmp) / "leaves", risk_ids, images_per_class=16, imgsz=imgsz)
-        print(f"registry: no production model; training a starter model on {len(risk_ids)} drawn classes")
-        subprocess.run(
-            [
-                "agrorisk-train",
-                "fit",
-                "--data",
-                str(data_yaml),
-                "--model",
-                "yolo11n.yaml",
-                "--epochs",
-                str(epochs),
-                "--imgsz",
-                str(imgsz),
-                "--name",
-                "bootstrap",
-                "--register",
-            ],
-            check=True,
-        )
-    newest = max(registry.list(), key=lambda info: info.number)
-    registry.promote(newest.version, "production")
-    print(
-        f"registry: {newest.version} promoted to production (a starter model: train a real one with make demo)"
-    )
+def first_model() -> None:
+    """The starter model as production of an empty registry (nothing happens when one exists)."""
+    subprocess.run(["agrorisk-train", "starter", "--work", "/data/runs/starter-register"], check=True)
 
 
 def main() -> None:
@@ -96,10 +62,7 @@ def main() -> None:
         os.environ["LABEL_STUDIO_PASSWORD"],
         token_file,
     )
-    first_model(
-        int(os.environ.get("AGRORISK_BOOTSTRAP_EPOCHS", "10")),
-        int(os.environ.get("AGRORISK_BOOTSTRAP_IMGSZ", "320")),
-    )
+    first_model()
 
 
 if __name__ == "__main__":

@@ -232,7 +232,10 @@ def test_state_lives_in_named_volumes_and_bind_mounts_are_read_only_config(compo
                 used.add(volume[0])
             else:
                 source = mount.split(":")[0]
-                assert mount.endswith(":ro") and source.startswith("./deploy/"), f"{name}: {mount}"
+                # read-only config (deploy/) or the committed starter model (models/)
+                assert mount.endswith(":ro") and source.startswith(("./deploy/", "./models/")), (
+                    f"{name}: {mount}"
+                )
                 assert (REPO / source).exists(), f"{name} mounts missing {source}"
         if name in STATE:
             targets = {v[1] for v in map(_named_volume, mounts) if v}
@@ -458,6 +461,16 @@ def test_dagster_reads_the_files_and_token_label_studio_and_bootstrap_share(comp
         token = Path(env["AGRORISK_LABELING_LABEL_STUDIO_API_KEY_FILE"])
         assert token == Path(bootstrap["AGRORISK_BOOTSTRAP_TOKEN_FILE"])
         assert f"bootstrap-secrets:{token.parent}:ro" in mounts
+
+
+def test_bootstrap_registers_the_committed_starter_model(compose):
+    """`make bootstrap` runs `agrorisk-train starter` on the starter model mounted from the repository."""
+    bootstrap = compose["services"]["bootstrap"]
+    starter = Path(_env(bootstrap)["AGRORISK_TRAIN_STARTER_MODEL"])
+    assert f"./models/starter:{starter.parent}:ro" in bootstrap["volumes"]
+    assert (REPO / "models" / "starter" / starter.name).is_file()
+    script = (REPO / "deploy" / "bootstrap" / "bootstrap.py").read_text()
+    assert '"agrorisk-train", "starter"' in script and "generate_leaf_dataset" not in script
 
 
 def test_one_label_studio_version_across_compose_and_tests(compose):

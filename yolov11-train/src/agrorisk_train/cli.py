@@ -273,6 +273,34 @@ def evaluate(
 
 
 @app.command()
+def starter(
+    work: Annotated[Path, typer.Option(help="Scratch folder for the copy and its ONNX export.")] = Path(
+        ".agrorisk/starter-register"
+    ),
+) -> None:
+    """Register the committed starter model (AGRORISK_TRAIN_STARTER_MODEL, models/starter/best.pt) as
+    production when the registry has no production model, with lineage `start: starter vN`; does
+    nothing when production exists. What `make bootstrap` and the demo's first run do."""
+    from agrorisk_train.starter import register_starter
+
+    def body() -> None:
+        settings, models = _settings(), _registry()
+        production = models.aliases().get("production")
+        if production is not None:
+            out.print(f"production is {production}: nothing to register")
+            return
+        best_pt = settings.starter_model
+        if best_pt is None or not best_pt.is_file():
+            raise FileNotFoundError(f"no starter model at {best_pt} (AGRORISK_TRAIN_STARTER_MODEL)")
+        info = register_starter(models, best_pt, settings, work)
+        out.print(
+            f"registered {best_pt} as {info.version} = production ({info.metadata['lineage']['start']})"
+        )
+
+    _run(body)
+
+
+@app.command()
 def push(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (with train_result.json).")],
     data: Annotated[

@@ -14,7 +14,7 @@ def starter_model(
     """The committed starter model (models/starter/best.pt) registered and promoted to production when
     the registry has no production model, with lineage `start: starter vN`; later candidates fine-tune
     from production and must beat it at the gate. Nothing changes once a production model exists."""
-    from agrorisk_pipeline.starter import register_starter
+    from agrorisk_train.starter import register_starter
 
     models = registry.models()
     production = models.aliases().get("production")
