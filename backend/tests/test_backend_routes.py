@@ -112,6 +112,24 @@ def test_feedback_is_stored_with_the_photo(client, leaf):
     assert (folder / record["image_file"]).read_bytes() == leaf
 
 
+def test_feedback_from_another_sites_page_is_refused_without_a_user_key(client, make_client, leaf):
+    """A page elsewhere cannot fill the labelling queue: browsers send Origin on cross-site posts."""
+    photo = {"file": ("leaf.jpg", leaf, "image/jpeg")}
+    form = {"verdict": "right"}
+    evil = client.post("/v1/feedback", files=photo, data=form, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403 and evil.json()["kind"] == "cross_origin"
+    assert not list(client.app.state.services.settings.feedback_dir.rglob("*.json"))
+    own = client.post("/v1/feedback", files=photo, data=form, headers={"Origin": "http://testserver"})
+    assert own.status_code == 201, own.text
+    assert client.post("/v1/feedback", files=photo, data=form).status_code == 201  # no Origin: not a browser
+    public = make_client(public_base_url="https://agrorisk.example/")
+    headers = {"Origin": "https://agrorisk.example"}
+    assert public.post("/v1/feedback", files=photo, data=form, headers=headers).status_code == 201
+    keyed = make_client(api_key="user-key")
+    headers = {"Origin": "https://evil.example", "X-API-Key": "user-key"}
+    assert keyed.post("/v1/feedback", files=photo, data=form, headers=headers).status_code == 201
+
+
 @pytest.mark.parametrize(
     "form", [{"verdict": "maybe"}, {"verdict": "wrong", "correct_risk_id": "unicorn-blight"}]
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, File, Form, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
@@ -105,6 +106,34 @@ def require_api_key(services: ServicesDep, key: str | None = Security(_api_key_h
     expected = services.settings.api_key
     if expected is not None and not _key_matches(key, expected):
         raise ApiError(401, "unauthorized", f"missing or wrong {API_KEY_HEADER} header")
+
+
+def require_same_origin(request: Request, services: ServicesDep) -> None:
+    """Without a user key, a browser may post only from this site: an `Origin` header (browsers send
+    one on every cross-site POST) must be this server's own, the public base URL's or a CORS origin.
+    Requests without `Origin` (curl, the Gradio server, scripts) pass; with a user key the key decides."""
+    settings = services.settings
+    origin = request.headers.get("origin")
+    if settings.api_key is not None or origin is None:
+        return
+    own = {
+        _origin(str(request.base_url)),
+        _origin(settings.public_base_url),
+        *map(_origin, settings.cors_origins),
+    }
+    if _origin(origin) not in own - {""}:
+        raise ApiError(
+            403,
+            "cross_origin",
+            "feedback from another site is refused: post from this site, or set AGRORISK_BACKEND_API_KEY "
+            "and send it in the X-API-Key header (or add the site to AGRORISK_BACKEND_CORS_ORIGINS)",
+        )
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-case; '' for no URL."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
 def document_api_key(spec: dict, settings: Settings) -> None:

@@ -34,7 +34,8 @@ KIND_BY_STATUS = {
 _DESCRIPTIONS = {
     400: "the body does not parse: broken JSON or multipart (`bad_request`)",
     401: "missing or wrong X-API-Key header (`unauthorized`; only when a key is configured)",
-    403: "refused by configuration, e.g. admin routes without an admin key (`admin_key_not_set`)",
+    403: "refused by configuration: admin routes without an admin key (`admin_key_not_set`), feedback "
+    "posted by another site's page (`cross_origin`)",
     404: "no such resource (`not_found`)",
     409: "the registry refused the change (`conflict`)",
     413: "upload too large (`too_large`) or too many pixels (`too_many_pixels`) or files",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 
-from agrorisk_backend.api.deps import CheckedUpload, ServicesDep, photo_upload
+from agrorisk_backend.api.deps import CheckedUpload, ServicesDep, photo_upload, require_same_origin
 from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
@@ -19,8 +19,9 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     response_model=FeedbackRecord,
     status_code=201,
     summary="Give feedback on a result",
-    responses=error_responses(413, 415, 503),
+    responses=error_responses(403, 413, 415, 503),
     openapi_extra=photo_upload("file"),
+    dependencies=[Depends(require_same_origin)],
 )
 async def feedback(
     image: CheckedUpload,
