@@ -61,3 +61,27 @@ def test_a_misspelt_setting_is_named_with_the_likely_one(monkeypatch, caplog):
         "AGRORISK_UNITTEST_EPOHCS is set but no setting reads it; did you mean AGRORISK_UNITTEST_EPOCHS?"
         in caplog.text
     )
+
+
+def test_one_line_errors_ends_a_command_with_one_line_and_exit_1():
+    import typer
+    from typer.testing import CliRunner
+
+    from agrorisk_common.cli import one_line_errors
+
+    class RegistryDown(Exception):
+        pass
+
+    app = typer.Typer()
+
+    @app.command()
+    @one_line_errors(RegistryDown)
+    def run(kind: str = "value") -> None:
+        """Fails the way it is told to."""
+        raise {"value": ValueError("bad value\nsecond line"), "registry": RegistryDown("registry down")}[kind]
+
+    for kind, line in (("value", "error: bad value"), ("registry", "error: registry down")):
+        result = CliRunner().invoke(app, ["--kind", kind])
+        assert result.exit_code == 1 and line in result.output and "Traceback" not in result.output
+        assert "second line" not in result.output
+    assert "--kind" in CliRunner().invoke(app, ["--help"]).output  # the decorated signature is typer's

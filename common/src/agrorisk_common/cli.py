@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -24,3 +27,14 @@ def one_line(exc: BaseException) -> str:
         return f"invalid setting {field}: {first['msg']}" if field else f"invalid settings: {first['msg']}"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def one_line_errors(*expected: type[BaseException]) -> Iterator[None]:
+    """Every CLI's error boundary, as a `with` block or a command decorator: an expected failure
+    (ValueError — settings errors among them —, OSError, and the `expected` types) ends the command
+    with `error: <one line>` on stderr and exit code 1; anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except (ValueError, OSError, *expected) as exc:
+        raise fail(one_line(exc)) from None

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agrorisk_common.catalog import Catalog, CatalogError, load_catalog
-from agrorisk_common.cli import one_line
+from agrorisk_common.catalog import Catalog, load_catalog
+from agrorisk_common.cli import one_line, one_line_errors
 from agrorisk_common.logging import configure_logging
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.importer import ImportSummary
@@ -33,11 +33,8 @@ def cli_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         configure_logging()
-        try:
+        with one_line_errors(LabelingError):  # CatalogError is a ValueError
             return fn(*args, **kwargs)
-        except (LabelingError, CatalogError) as exc:
-            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
 
     return wrapper
 

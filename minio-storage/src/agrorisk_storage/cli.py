@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import one_line
+from agrorisk_common.cli import one_line_errors
 from agrorisk_common.logging import configure_logging
 from agrorisk_storage.bench import BENCH_BUCKET, run_bench
 from agrorisk_storage.errors import RegistryError
@@ -52,14 +51,9 @@ def main() -> None:
     configure_logging()
 
 
-@contextmanager
-def _clean_errors() -> Iterator[None]:
+def _clean_errors():
     """Expected failures end the command with one red line on stderr and exit code 1."""
-    try:
-        yield
-    except (RegistryError, ValidationError, ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {one_line(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    return one_line_errors(RegistryError)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agrorisk_common.cli import one_line
+from agrorisk_common.cli import one_line_errors
 from agrorisk_common.logging import configure_logging
 from agrorisk_train.settings import TrainSettings
 
@@ -38,11 +38,6 @@ DatasetVersionOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
 def _run[T](action: Callable[[], T]) -> T:
     """Run a command body; expected failures become one red line and exit code 1."""
     import optuna
@@ -50,10 +45,9 @@ def _run[T](action: Callable[[], T]) -> T:
     from agrorisk_storage import RegistryError
 
     configure_logging()
-    try:
+    with one_line_errors(RuntimeError, RegistryError, optuna.exceptions.OptunaError):
         return action()
-    except (ValueError, OSError, RuntimeError, RegistryError, optuna.exceptions.OptunaError) as exc:
-        raise _fail(one_line(exc)) from None
+    raise AssertionError("unreachable: the block returns or raises")
 
 
 def _settings(**overrides: Any) -> TrainSettings:
