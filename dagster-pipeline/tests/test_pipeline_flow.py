@@ -102,6 +102,11 @@ def test_drifted_log_fails_the_drift_check_and_requests_retraining(flow_run, lea
     assert "brightness" in request.tags["agrorisk/drifted_columns"]
     report = instance.get_latest_materialization_event(dg.AssetKey("drift_report")).asset_materialization
     assert report.metadata["report"].value.endswith("drift-report.html")
+    # The log's answers are of v1, the reference of production v2: inputs drift, outputs are not compared.
+    assert report.metadata["outputs"].value == (
+        "not compared: the live answers are of model versions {'v1': 40}, the reference of v2"
+    )
+    assert report.metadata["reference_settings"].value == "onnxruntime conf 0.25 IoU 0.45 max 100"
 
 
 def test_retraining_fine_tunes_production_with_replay_and_the_gate_keeps_a_candidate_not_better(flow_run):

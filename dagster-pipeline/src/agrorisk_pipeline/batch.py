@@ -1,19 +1,27 @@
-"""Batch inference: a model's predictions on a set of images, as prediction-log records."""
+"""Batch inference as prediction-log records, made the way the live server makes them: the photo
+decoded upright (`decode_image`), its features as the backend computes them, and the serving
+library's detector on the serving engine with the serving thresholds."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from agrorisk_common.detection import Prediction
 from agrorisk_common.features import image_features
+from agrorisk_common.images import DecodedImage, ImageRejected, decode_image
 from agrorisk_common.prediction_log import log_record
+from agrorisk_pipeline.settings import ServingParams
+from agrorisk_serving.detector import DetectionParams, Detector, load_detector, predict
+from agrorisk_serving.model_source import ModelVersion
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+BATCH = 8  # Ray's max_batch_size default; batching does not change a detection
 
 
 def list_images(folder: Path, recursive: bool = True) -> list[Path]:
@@ -24,28 +32,44 @@ def list_images(folder: Path, recursive: bool = True) -> list[Path]:
     return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _record(path: Path, prediction: Prediction) -> dict[str, Any]:
-    with Image.open(path) as img:
-        features = image_features(img)
+def load_serving_detector(model: ModelVersion, params: ServingParams) -> Detector:
+    """The serving library's detector for a pulled version, on the CPU with the serving settings."""
+    detection = DetectionParams(params.conf_threshold, params.iou_threshold, params.max_detections)
+    return load_detector(model, params.engine, detection)
+
+
+def detector_records(detector: Detector, images: Sequence[Path]) -> list[dict[str, Any]]:
+    """Predict every image with a serving detector, in batches; one log record per decodable image
+    (an undecodable one is skipped with a warning, as the server answers it with an error)."""
+    records = []
+    for start in range(0, len(images), BATCH):
+        decoded = _decoded(images[start : start + BATCH])
+        predictions = predict(detector, [d.image for _, _, d in decoded]) if decoded else []
+        records += [
+            _record(path, data, d, p) for (path, data, d), p in zip(decoded, predictions, strict=True)
+        ]
+    return records
+
+
+def _decoded(paths: Sequence[Path]) -> list[tuple[Path, bytes, DecodedImage]]:
+    out = []
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            out.append((path, data, decode_image(data)))
+        except ImageRejected as exc:
+            log.warning("batch inference: %s skipped: %s", path, exc)
+    return out
+
+
+def _record(path: Path, data: bytes, decoded: DecodedImage, prediction: Prediction) -> dict[str, Any]:
     return log_record(
         prediction,
-        features,
-        image_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        image_features(decoded.image, size=(decoded.width, decoded.height)),
+        image_sha256=hashlib.sha256(data).hexdigest(),
         request_id=f"batch:{path.name}",
         image_path=str(path.resolve()),
     )
-
-
-def predict_records(
-    weights: Path, images: Sequence[Path], train_settings, *, imgsz: int, conf: float, model_version: str
-) -> list[dict[str, Any]]:
-    """Predict every image with `agrorisk_train` and return one log record per image."""
-    from agrorisk_train.evaluation import predict_images
-
-    predictions = predict_images(
-        weights, [str(p) for p in images], train_settings, imgsz=imgsz, conf=conf, model_version=model_version
-    )
-    return [_record(path, predictions[str(path)]) for path in images]
 
 
 def serve_records(url: str, images: Sequence[Path], timeout_s: float = 60.0) -> list[dict[str, Any]]:
@@ -56,11 +80,10 @@ def serve_records(url: str, images: Sequence[Path], timeout_s: float = 60.0) -> 
 
     records = []
     with httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s) as client:
-        for path in images:
-            data = path.read_bytes()
+        for path, data, decoded in _decoded(images):
             response = client.post(
                 "/predict", content=data, headers={"Content-Type": sniff_mime_type(data) or "image/jpeg"}
             )
             response.raise_for_status()
-            records.append(_record(path, Prediction.model_validate(response.json())))
+            records.append(_record(path, data, decoded, Prediction.model_validate(response.json())))
     return records

@@ -5,12 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_serving.detector import DetectionParams, Engine
 
 DataSource = Literal["auto", "public", "procedural", "crawler"]
 DEFAULT_RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust", "wheat-powdery-mildew"]
+SERVING = DetectionParams()  # the thresholds Ray and Triton serve with unless told otherwise
+
+
+class ServingParams(BaseModel):
+    """The engine and thresholds predictions are made with: what makes output features comparable."""
+
+    engine: Engine
+    conf_threshold: float
+    iou_threshold: float
+    max_detections: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.engine} conf {self.conf_threshold:g} IoU {self.iou_threshold:g} max {self.max_detections}"
+        )
 
 
 class Settings(AgroRiskSettings):
@@ -66,10 +82,20 @@ class Settings(AgroRiskSettings):
         default=0.02, ge=0.0, description="a candidate must beat production's test mAP50 by more than this"
     )
     operating_conf: float = Field(
-        default=0.25,
+        default=SERVING.conf_threshold,
         ge=0.0,
         le=1.0,
-        description="operating confidence (the server's): P/R/F1 in evaluation, batch inference; mAP uses 0.001",
+        description="operating confidence (the server's conf_threshold): P/R/F1 in evaluation, batch "
+        "inference and the drift reference; mAP uses 0.001",
+    )
+    serving_engine: Engine = Field(
+        default="onnxruntime", description="the live server's engine (Ray's and Triton's default)"
+    )
+    serving_iou: float = Field(
+        default=SERVING.iou_threshold, gt=0.0, le=1.0, description="the live server's NMS IoU threshold"
+    )
+    serving_max_detections: int = Field(
+        default=SERVING.max_detections, ge=1, description="the live server's detections per image"
     )
 
     prediction_log_dir: Path = Field(
@@ -90,6 +116,16 @@ class Settings(AgroRiskSettings):
     )
     reference_max_images: int = Field(default=300, ge=10)
     feedback_min_new: int = Field(default=5, ge=1, description="new feedback/labels that launch retraining")
+
+    @property
+    def serving_params(self) -> ServingParams:
+        """What the live server predicts with: batch inference and the drift reference use the same."""
+        return ServingParams(
+            engine=self.serving_engine,
+            conf_threshold=self.operating_conf,
+            iou_threshold=self.serving_iou,
+            max_detections=self.serving_max_detections,
+        )
 
     @property
     def pool_dir(self) -> Path:

@@ -13,21 +13,29 @@ GROUP = "monitoring"
 
 @dg.asset(group_name=GROUP, deps=[batch_inference], kinds={"evidently"})
 def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
-    """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here."""
+    """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here.
+    Output features are compared only when the live answers come from the reference's model version
+    and serving settings; otherwise the report says why and compares the input features alone."""
     from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
-    from agrorisk_pipeline.drift import compute_drift, records_frame
+    from agrorisk_pipeline.drift import comparable_records, compute_drift, read_reference_info, records_frame
     from agrorisk_pipeline.metrics_push import push_drift
 
     settings = flow.settings()
-    reference_file = latest_metadata(context, "batch_inference")["reference"]
-    reference = records_frame(read_records([Path(reference_file)]))
+    reference_file = Path(latest_metadata(context, "batch_inference")["reference"])
+    reference = records_frame(read_records([reference_file]))
     # The reference is the production model's answers: compare the local model's logged answers with it.
-    current = records_frame(
-        read_records(settings.prediction_log_dir, limit=settings.drift_window, sources=LOCAL_SOURCES)
+    info = read_reference_info(reference_file)
+    records, skipped = comparable_records(
+        info,
+        settings.serving_params,
+        list(read_records(settings.prediction_log_dir, limit=settings.drift_window, sources=LOCAL_SOURCES)),
+        settings.drift_min_rows,
     )
+    if skipped:
+        context.log.warning("output features not compared: %s", skipped)
     result = compute_drift(
-        reference, current, drift_share=settings.drift_share, min_rows=settings.drift_min_rows,
-        out_dir=settings.work_dir / "drift" / context.run.run_id,
+        reference, records_frame(records), drift_share=settings.drift_share, min_rows=settings.drift_min_rows,
+        out_dir=settings.work_dir / "drift" / context.run.run_id, outputs_skipped=skipped,
     )  # fmt: skip
     context.log.info("drift %s: %s drifted of %d (report %s)", result.status, result.drifted_columns,
                      len(result.columns), result.html_path)  # fmt: skip
@@ -39,6 +47,9 @@ def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.Ma
             "dataset_drift": result.dataset_drift,
             "drifted_share": result.drifted_share,
             "drifted_columns": dg.MetadataValue.json(result.drifted_columns),
+            "outputs": "compared" if skipped is None else f"not compared: {skipped}",
+            "reference_model_version": info.model_version if info else "",
+            "reference_settings": info.serving.describe() if info else "not recorded",
             "n_reference": result.n_reference,
             "n_current": result.n_current,
             "seconds": result.seconds,

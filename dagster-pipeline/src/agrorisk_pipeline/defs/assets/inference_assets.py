@@ -1,5 +1,6 @@
 """Inference assets: batch predictions of the production model (inbox photos, and the reference set
-drift compares against) and the active-learning queue for Label Studio."""
+drift compares against) made as the live server makes them, and the active-learning queue for Label
+Studio."""
 
 import shutil
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from agrorisk_pipeline.defs.resources import (
     ServingResource,
 )
 from agrorisk_pipeline.defs.upstream import pulled_dataset
+from agrorisk_pipeline.settings import ServingParams
 
 GROUP = "inference"
 
@@ -27,47 +29,47 @@ def batch_inference(
     serving: ServingResource,
 ) -> dg.MaterializeResult:
     """Predict the inbox photos with the production model into the prediction log (then move them to
-    `processed/`), and predict the training/validation images once per model version: the drift reference."""
+    `processed/`), and predict the training/validation images once per model version and serving
+    settings: the drift reference. Both go through the serving library's detector with the live
+    server's engine and thresholds (`SERVING_ENGINE`, `OPERATING_CONF`, `SERVING_IOU`), or through the
+    serving endpoint itself."""
     from agrorisk_common.prediction_log import append_records
     from agrorisk_common.yolo_data import split_images
-    from agrorisk_pipeline.batch import list_images, predict_records, serve_records
+    from agrorisk_pipeline.batch import detector_records, list_images, load_serving_detector, serve_records
+    from agrorisk_pipeline.drift import ReferenceInfo, info_path
+    from agrorisk_serving.model_source import ModelSource
 
     models = registry.models()
     production = models.show("production")
-    weights = models.pull(production.version) / "best.pt"
     pipeline = flow.settings()
-    imgsz = int(production.metadata.get("imgsz") or pipeline.imgsz)
-    settings = flow.train_settings()
+    params = pipeline.serving_params
+    model = ModelSource(models).pull(production.version)  # imgsz and classes as the server reads them
+    detector = None if serving.url else load_serving_detector(model, params)
 
     def predict(images):
-        if serving.url:
-            return serve_records(serving.url, images)
-        return predict_records(
-            weights,
-            images,
-            settings,
-            imgsz=imgsz,
-            conf=pipeline.operating_conf,
-            model_version=production.version,
-        )
+        return serve_records(serving.url, images) if detector is None else detector_records(detector, images)
 
-    reference = pipeline.work_dir / "drift" / f"reference-{production.version}.jsonl"
+    reference = pipeline.work_dir / "drift" / reference_name(production.version, params)
     if not reference.exists():
         dataset = production.metadata.get("dataset_version")
         _, data_yaml = pulled_dataset(context, registry, flow, ref=dataset)
         images = (split_images(data_yaml, "train") + split_images(data_yaml, "val"))[
             : pipeline.reference_max_images
         ]
+        records = predict(images)
+        info = ReferenceInfo(
+            model_version=production.version, serving=params, imgsz=model.imgsz, images=len(records),
+            dataset_version=dataset, served_by=serving.url or "agrorisk_serving",
+        )  # fmt: skip
         tmp = reference.with_suffix(".part")
         tmp.unlink(missing_ok=True)
-        append_records(tmp, predict(images))
+        append_records(tmp, records)
+        info_path(reference).write_text(info.model_dump_json(indent=2))
         tmp.replace(reference)
         context.log.info(
-            "drift reference: %d images of dataset %s predicted by %s",
-            len(images),
-            dataset,
-            production.version,
-        )
+            "drift reference: %d images of dataset %s predicted by %s with %s",
+            len(records), dataset, production.version, params.describe(),
+        )  # fmt: skip
     inbox = list_images(pipeline.inbox_dir, recursive=False)
     now = datetime.now(UTC)
     log_file = pipeline.prediction_log_dir / f"{now:%Y-%m-%d}.jsonl"
@@ -85,9 +87,16 @@ def batch_inference(
             "inbox_predictions": written,
             "prediction_log": dg.MetadataValue.path(str(log_file.resolve())),
             "reference": dg.MetadataValue.path(str(reference.resolve())),
-            "served_by": serving.url or "local weights",
+            "reference_settings": dg.MetadataValue.json(params.model_dump()),
+            "served_by": serving.url or f"agrorisk_serving ({params.describe()})",
         }
     )
+
+
+def reference_name(version: str, params: ServingParams) -> str:
+    """One reference file per model version and serving settings."""
+    p = params
+    return f"reference-{version}-{p.engine}-conf{p.conf_threshold:g}-iou{p.iou_threshold:g}-max{p.max_detections}.jsonl"
 
 
 @dg.asset(group_name=GROUP, deps=[risk_catalog], kinds={"labelstudio"})
