@@ -1,6 +1,8 @@
 """`make bench`: run every package's benchmark in small size; write bench/results.json and .md.
 
-Each package exposes `<cli> bench --out FILE.json` that writes a flat {metric: value} dict.
+Each benchmark is a command that takes `--out FILE.json` last and writes its {metric: value} dict:
+a package's `<cli> bench`, or, where the thing measured is a local stand-in or a smoke model,
+the dev-only `agrorisk-dev` that starts it (`bench-backend`, `bench-crawler`, `with-smoke-model --`).
 A failing benchmark is recorded with its error and the others still run.
 """
 
@@ -20,11 +22,23 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 BENCHMARKS = {
     "storage": ["agrorisk-models", "bench"],
-    "crawler": ["agrorisk-crawl", "bench"],
+    "crawler": ["agrorisk-dev", "bench-crawler"],
     "training": ["agrorisk-train", "bench"],
-    "serving": ["agrorisk-serving", "bench", "--smoke-model"],
-    "inference": ["agrorisk-ray", "bench", "--smoke-model", "--concurrency", "8", "--requests", "100"],
-    "backend": ["agrorisk-backend", "bench"],
+    "serving": ["agrorisk-dev", "with-smoke-model", "--", "agrorisk-serving", "bench"],
+    "inference": [
+        "agrorisk-dev",
+        "with-smoke-model",
+        "--imgsz",
+        "320",
+        "--",
+        "agrorisk-ray",
+        "bench",
+        "--concurrency",
+        "8",
+        "--requests",
+        "100",
+    ],
+    "backend": ["agrorisk-dev", "bench-backend"],
     "decode": ["agrorisk-backend", "decode-bench"],
     "drift": ["agrorisk-pipeline", "bench"],
 }

@@ -1,6 +1,9 @@
-"""Libraries and services keep their roles: no service uses another service, no library uses a service.
+"""Packages keep their roles: no service uses another service, no library uses a service, and no
+product (library or service) uses the dev tools.
 
-A package is a *service* when it runs as a long-lived process of the stack: its CLI has a `serve` or
+A package is *dev* when it is the dev-only member `devtools` (stand-ins, smoke models, the local stack
+for tests and benchmarks): it may use anything, and nothing of the product may use it. Otherwise it is
+a *service* when it runs as a long-lived process of the stack: its CLI has a `serve` or
 `watch` command (an `@app.command()` function of that name, or `@app.command("serve")`), or its code
 builds Dagster `Definitions` (a `dagster dev` code location). Every other workspace member is a
 *library*. Uses are read from each member's `[project] dependencies` (runtime only: dev groups and
@@ -20,6 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 MEMBERS = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
 SERVICE_COMMANDS = {"serve", "watch"}
+DEV = {"devtools"}
 
 
 def project(folder: str) -> dict:
@@ -75,11 +79,17 @@ def declared(folder: str) -> set[str]:
     return {re.split(r"[ \[<>=~!;]", dep, maxsplit=1)[0] for dep in project(folder).get("dependencies", [])}
 
 
+def role(folder: str, trees: dict[Path, ast.Module]) -> str:
+    if folder in DEV:
+        return "dev"
+    return "service" if is_service(trees) else "library"
+
+
 PACKAGES = {
     folder: {
         "dist": project(folder)["name"],
         "module": module_of(folder),
-        "service": is_service(trees := sources(folder)),
+        "role": role(folder, trees := sources(folder)),
         "imports": imported_modules(trees),
         "declared": declared(folder),
     }
@@ -87,17 +97,21 @@ PACKAGES = {
 }
 
 
+PRODUCTS = [folder for folder in MEMBERS if PACKAGES[folder]["role"] != "dev"]
+
+
 def test_the_roles_are_the_ones_the_readme_describes():
-    services = {folder for folder, p in PACKAGES.items() if p["service"]}
+    services = {folder for folder, p in PACKAGES.items() if p["role"] == "service"}
     assert services == {"triton-inference", "ray-inference", "backend", "gradio-web", "dagster-pipeline"}
+    assert {folder for folder, p in PACKAGES.items() if p["role"] == "dev"} == DEV
 
 
-@pytest.mark.parametrize("folder", MEMBERS)
+@pytest.mark.parametrize("folder", PRODUCTS)
 def test_no_package_uses_a_service_other_than_itself(folder):
     package = PACKAGES[folder]
-    role = "service" if package["service"] else "library"
+    role = package["role"]
     for other_folder, other in PACKAGES.items():
-        if other_folder == folder or not other["service"]:
+        if other_folder == folder or other["role"] != "service":
             continue
         assert other["dist"] not in package["declared"], (
             f"{folder} ({role}) depends on the service {other['dist']}: use agrorisk-serving's clients or HTTP"
@@ -115,3 +129,18 @@ def test_every_workspace_import_is_declared(folder):
     for other_folder, other in PACKAGES.items():
         if other_folder != folder and other["module"] in package["imports"]:
             assert other["dist"] in package["declared"], f"{folder} imports {other['module']} undeclared"
+
+
+@pytest.mark.parametrize("folder", PRODUCTS)
+def test_no_product_uses_the_dev_tools(folder):
+    package = PACKAGES[folder]
+    for dev in DEV:
+        tools = PACKAGES[dev]
+        assert tools["dist"] not in package["declared"], (
+            f"{folder} ({package['role']}) depends on the dev-only {tools['dist']}: products ship none of it"
+        )
+        path = package["imports"].get(tools["module"])
+        assert path is None, (
+            f"{path.relative_to(REPO)} ({package['role']} {folder}) imports the dev-only {tools['module']}: "
+            "keep what the product needs at run time in the product"
+        )

@@ -21,12 +21,12 @@ from fastapi.testclient import TestClient
 from agrorisk_backend.main import create_app
 from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.settings import Settings
-from agrorisk_backend.testing import shared_ray_serve
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
 from agrorisk_common.procedural import draw_leaf
+from agrorisk_devtools.backend_stack import shared_ray_serve
+from agrorisk_devtools.gemini_standin import FakeGeminiServer
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeGeminiServer
 from agrorisk_storage import StorageSettings
 
 GEMINI_KEY = "test-gemini-key"

@@ -8,7 +8,7 @@ import time
 
 from agrorisk_backend.services.gemini_guard import CircuitBreaker
 from agrorisk_common.ports import free_port
-from agrorisk_gemini.testing import FakeReply
+from agrorisk_devtools.gemini_standin import FakeReply
 
 
 def upload(data: bytes) -> dict:

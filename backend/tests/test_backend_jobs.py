@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from agrorisk_backend.services.job_store import MAX_RESTARTS
-from agrorisk_gemini.testing import FakeReply
+from agrorisk_devtools.gemini_standin import FakeReply
 
 
 @pytest.fixture

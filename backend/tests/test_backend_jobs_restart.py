@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agrorisk_backend.testing import backend_env, server_process
 from agrorisk_common.ports import free_port
-from agrorisk_gemini.testing import FakeReply
+from agrorisk_devtools.backend_stack import backend_env, server_process
+from agrorisk_devtools.gemini_standin import FakeReply
 
 pytestmark = pytest.mark.slow
 GEMINI_DELAY_S = 1.5  # each photo waits this long for the fake Gemini: the job is still running when cut

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agrorisk_backend.bench import bench_photo, run_load
-from agrorisk_backend.testing import backend_env, backend_server
+from agrorisk_devtools.backend_stack import backend_env, backend_server
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = pytest.mark.slow

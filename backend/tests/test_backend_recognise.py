@@ -9,8 +9,8 @@ import json
 from PIL import Image
 
 from agrorisk_common.features import image_features
+from agrorisk_devtools.gemini_standin import FakeReply, finding
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeReply, finding
 
 RUST = "wheat-leaf-rust"
 SEPTORIA = "wheat-septoria-leaf-blotch"

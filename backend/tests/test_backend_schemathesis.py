@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 
-from agrorisk_backend.testing import backend_env, backend_server
 from agrorisk_common.images import ACCEPTED_MIME_TYPES
 from agrorisk_common.procedural import draw_leaf
+from agrorisk_devtools.backend_stack import backend_env, backend_server
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from agrorisk_common.ports import free_port
-from agrorisk_gemini.testing import finding
+from agrorisk_devtools.gemini_standin import finding
 from agrorisk_storage import S3ObjectStore, StorageSettings
 
 SECRET = "shared-store-secret-key"

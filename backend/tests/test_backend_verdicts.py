@@ -6,7 +6,7 @@ import pytest
 
 from agrorisk_backend.services.verdicts import VerdictRule
 from agrorisk_common.detection import Box, Detection, Prediction
-from agrorisk_gemini.testing import finding
+from agrorisk_devtools.gemini_standin import finding
 
 RULE = VerdictRule(threshold=0.25, unsure_floor=0.10)
 RUST = "wheat-leaf-rust"

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from agrorisk_common.catalog import load_catalog
-from agrorisk_crawler.loopback import LoopbackSite, synthetic_photo
 from agrorisk_crawler.queries import build_queries
 from agrorisk_crawler.settings import Settings
+from agrorisk_devtools.crawl_site import LoopbackSite, synthetic_photo
 
 HEADER = "id,crop,risk_type,name_uk,name_en,latin_name,plant_part,symptoms_uk,queries_uk,queries_en"
 ROWS = [

@@ -72,13 +72,11 @@ def test_run_then_stats(scenario, tmp_path: Path) -> None:
     assert "4 of 4 risk(s) under 4 images" in table
 
 
-@pytest.mark.slow
 def test_bench_writes_its_numbers(tmp_path: Path) -> None:
     out = tmp_path / "bench" / "crawler.json"
-    result = runner.invoke(app, ["bench", "--out", str(out), "--images", "30", "--threads", "8"])
+    result = runner.invoke(app, ["bench", "--out", str(out)])
     assert result.exit_code == 0, result.output
     numbers = json.loads(out.read_text())
-    assert numbers["crawler_images_kept"] == 30 and numbers["crawler_images_per_s"] > 0
     assert numbers["dedup_hashes"] == 10_000 and numbers["dedup_10k_s"] > 0
     assert 900 <= numbers["dedup_near_found"] <= 1100  # about 1 in 10 planted near copies is found
 

@@ -20,13 +20,13 @@ from agrorisk_crawler.collection import (
     NEAR_DUPLICATE,
     ImageCollection,
 )
-from agrorisk_crawler.loopback import LoopbackSite, synthetic_photo
 from agrorisk_crawler.manifest import COLUMNS, ManifestError, load_manifest, save_manifest
 from agrorisk_crawler.phash_index import PhashIndex
 from agrorisk_crawler.politeness import HostRateLimiter, PoliteSession
 from agrorisk_crawler.queries import build_queries
 from agrorisk_crawler.stats import collection_stats
 from agrorisk_crawler.validation import Rejected, validate_image
+from agrorisk_devtools.crawl_site import LoopbackSite, synthetic_photo
 
 LIMITS = {"min_side": 100, "max_bytes": 1_000_000, "max_pixels": 10_000_000}
 

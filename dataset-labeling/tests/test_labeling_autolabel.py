@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from agrorisk_gemini.testing import FakeGeminiServer, finding
+from agrorisk_devtools.gemini_standin import FakeGeminiServer, finding
 from agrorisk_labeling.autolabel import autolabel
 from agrorisk_labeling.cli import app
 from agrorisk_labeling.labellers import WholeImageLabeller, YoloLabeller, build_labellers

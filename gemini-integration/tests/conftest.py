@@ -10,8 +10,8 @@ from PIL import Image
 
 from agrorisk_common.catalog import Catalog, load_catalog
 from agrorisk_common.procedural import generate_leaf_dataset
+from agrorisk_devtools.gemini_standin import FakeGeminiServer
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeGeminiServer
 
 API_KEY = "test-key-not-secret"
 RISK_IDS = ["wheat-leaf-rust", "wheat-septoria-leaf-blotch", "wheat-powdery-mildew"]

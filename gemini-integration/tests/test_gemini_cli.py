@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.yolo_data import load_yolo_ground_truth
+from agrorisk_devtools.gemini_standin import finding
 from agrorisk_gemini.cli import app
-from agrorisk_gemini.testing import finding
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def answer_from_labels(gemini, data_yaml: Path, split: str) -> None:
 def test_help_lists_every_command():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("predict", "evaluate", "compare", "estimate", "fake-server"):
+    for command in ("predict", "evaluate", "compare", "estimate"):
         assert command in result.output
 
 

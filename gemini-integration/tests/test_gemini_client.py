@@ -8,11 +8,11 @@ import json
 import pytest
 
 from agrorisk_common.serving import DetectorClient
+from agrorisk_devtools.gemini_standin import FakeReply, decode_inline, finding
 from agrorisk_gemini.client import NOT_CONFIGURED, GeminiDetector
 from agrorisk_gemini.dataset_eval import few_shot_examples
 from agrorisk_gemini.pricing import Usage, default_price_table
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeReply, decode_inline, finding
 
 RUST = "wheat-leaf-rust"
 

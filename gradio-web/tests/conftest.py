@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agrorisk_backend.testing import backend_env, backend_server, server_process, shared_ray_serve
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
-from agrorisk_gemini.testing import FakeGeminiServer
+from agrorisk_devtools.backend_stack import backend_env, backend_server, server_process, shared_ray_serve
+from agrorisk_devtools.gemini_standin import FakeGeminiServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,7 +10,8 @@ import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
-from agrorisk_serving.smoke_model import draw_sample, train_smoke_model
+from agrorisk_devtools.smoke_model import train_smoke_model
+from agrorisk_serving.drawn import draw_sample
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from agrorisk_common.catalog import load_catalog
-from agrorisk_serving.smoke_model import draw_sample, train_smoke_model
+from agrorisk_devtools.smoke_model import train_smoke_model
+from agrorisk_serving.drawn import draw_sample
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 

@@ -222,6 +222,9 @@ def resolve_program(name: str) -> str | None:
 def check_command(tokens: list[str]) -> list[str]:
     """What is wrong with one simple command (empty when it is real)."""
     program, args = tokens[0], tokens[1:]
+    if "--" in args and args[-1] != "--" and args[args.index("--") + 1].startswith("agrorisk-"):
+        cut = args.index("--")  # `agrorisk-dev with-smoke-model -- agrorisk-…`: a command of its own
+        return check_command([program, *args[:cut]]) + check_command(args[cut + 1 :])
     if program.startswith(".venv/bin/"):
         program = program.removeprefix(".venv/bin/")
     if program == "make":

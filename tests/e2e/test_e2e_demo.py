@@ -23,7 +23,7 @@ import yaml
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_common.ports import free_port
-from agrorisk_gemini.testing import FakeGeminiServer
+from agrorisk_devtools.gemini_standin import FakeGeminiServer
 from agrorisk_labeling.public_datasets import REGISTRY_FILE, PublicDatasets
 from agrorisk_storage import ModelRegistry, StorageSettings
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from agrorisk_common.comparison import ComparisonReport
 from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.yolo_data import class_subset, load_yolo_ground_truth
+from agrorisk_devtools.gemini_standin import FakeGeminiServer, finding
 from agrorisk_gemini.cli import app as gemini_cli
-from agrorisk_gemini.testing import FakeGeminiServer, finding
 from agrorisk_train.cli import app as train_cli
 
 REPO = Path(__file__).resolve().parents[2]

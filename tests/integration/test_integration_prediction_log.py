@@ -1,7 +1,7 @@
 """Backend → prediction log → Dagster pipeline: what the backend logs is what the drift monitor and
 active learning read.
 
-The real backend app (TestClient) asks Ray Serve serving a one-epoch YOLO11 (`agrorisk_backend.testing`)
+The real backend app (TestClient) asks Ray Serve serving a one-epoch YOLO11 (`agrorisk_devtools.backend_stack`)
 and the fake Gemini REST server about drawn leaves and logs the answers; `agrorisk_common.prediction_log`
 reads them, and `agrorisk_pipeline.drift` compares them with a reference that the pipeline's batch
 inference predicts through the same Ray Serve, as the `batch_inference` asset does."""
@@ -20,14 +20,14 @@ from PIL import ImageEnhance, ImageFilter
 
 from agrorisk_backend.main import create_app
 from agrorisk_backend.settings import Settings
-from agrorisk_backend.testing import shared_ray_serve
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.detection import Prediction
 from agrorisk_common.features import prediction_features
 from agrorisk_common.prediction_log import LOCAL_SOURCES, log_record, read_records
 from agrorisk_common.procedural import draw_leaf
+from agrorisk_devtools.backend_stack import shared_ray_serve
+from agrorisk_devtools.gemini_standin import FakeGeminiServer, finding
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeGeminiServer, finding
 from agrorisk_pipeline.active_learning import select_for_review
 from agrorisk_pipeline.batch import serve_records
 from agrorisk_pipeline.drift import compute_drift, records_frame

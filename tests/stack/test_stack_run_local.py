@@ -157,7 +157,7 @@ def smoke_registry(tmp_path_factory) -> Path:
         AGRORISK_STORAGE_LOCAL_ROOT=str(registry / "registry"), AGRORISK_STORAGE_CACHE_DIR=str(registry / "c")
     )
     subprocess.run(
-        [str(Path(sys.executable).parent / "agrorisk-ray"), "smoke-model", "--classes", "2", "--imgsz", "64"],
+        [str(Path(sys.executable).parent / "agrorisk-dev"), "smoke-model", "--classes", "2", "--imgsz", "64"],
         env=env, cwd=registry, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     return registry / "registry"

@@ -1,4 +1,4 @@
-"""Load run of the compare route on loopback: throughput, latency percentiles and errors."""
+"""Load run of the compare route of a running backend: throughput, latency percentiles and errors."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import asyncio
 import io
 import random
 import statistics
-import tempfile
 import time
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,17 +14,15 @@ import httpx
 from pydantic import BaseModel
 from rich.progress import Progress
 
-from agrorisk_common.catalog import load_catalog
-from agrorisk_common.ports import free_port
 from agrorisk_common.procedural import draw_leaf
 
 
 class BenchError(RuntimeError):
-    """The benchmark could not run (a server did not start, the target is unreachable)."""
+    """The benchmark could not run (the target is unreachable)."""
 
 
 class GeminiDown(BaseModel):
-    """The same photo while Gemini's stand-in is down: compares must still bring the local result,
+    """The same photo while Gemini is unreachable: compares must still bring the local result,
     within the local model's p95 + 1 s."""
 
     requests: int
@@ -123,36 +119,27 @@ async def run_load(
     )
 
 
-async def run_bench(out: Path, requests: int, concurrency: int, url: str | None = None) -> BenchResult:
-    """Load `url`, or (without one) a local stack started here: Ray Serve with a one-epoch model, the
-    fake Gemini server and the backend. Writes the result as JSON to `out`."""
-    from agrorisk_backend.testing import StackError, backend_env, backend_server, ray_serve, smoke_registry
-    from agrorisk_gemini.testing import FakeGeminiServer
-
-    down_url = None
-    with ExitStack() as stack, Progress() as progress:
-        if url is None:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agrorisk-bench-")))
-            progress.console.print("starting Ray Serve (one-epoch model), fake Gemini and the backend…")
-            try:
-                storage = await asyncio.to_thread(smoke_registry, work, [r.id for r in load_catalog()][:2])
-                ray_url = stack.enter_context(ray_serve(storage, work / "ray-serve.log"))
-                gemini = stack.enter_context(FakeGeminiServer(api_key="bench-key"))
-                env = backend_env(storage, ray_url, work / "data", gemini.base_url, "bench-key")
-                url = stack.enter_context(backend_server(env, work / "backend.log"))
-                # Gemini's stand-in stopped: nothing listens on its port any more.
-                down_env = backend_env(
-                    storage, ray_url, work / "data-down", f"http://127.0.0.1:{free_port()}", "bench-key"
-                )
-                down_url = stack.enter_context(backend_server(down_env, work / "backend-down.log"))
-            except StackError as exc:
-                raise BenchError(str(exc)) from None
+async def run_bench(
+    out: Path, requests: int, concurrency: int, url: str, gemini_down_url: str | None = None
+) -> BenchResult:
+    """Load the backend at `url`; with `gemini_down_url` (the same backend set up with an unreachable
+    Gemini), also compare local-only predicts with compares there. Writes the result as JSON to `out`."""
+    with Progress() as progress:
         result = await run_load(url, bench_photo(), requests, concurrency, progress)
-        if down_url:
-            result.gemini_down = await _gemini_down(down_url, progress)
+        if gemini_down_url:
+            result.gemini_down = await _gemini_down(gemini_down_url, progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def summary(result: BenchResult, out: Path) -> str:
+    """One line: errors, latency percentiles and throughput of the run written to `out`."""
+    return (
+        f"{result.requests} compare requests at concurrency {result.concurrency}: {result.errors} errors, "
+        f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
+        f"{result.throughput_rps:.1f} req/s -> {out}"
+    )
 
 
 async def _gemini_down(url: str, progress: Progress, requests: int = 50, concurrency: int = 10) -> GeminiDown:

@@ -49,31 +49,32 @@ def serve(
 
 @app.command()
 def bench(
+    url: Annotated[str, typer.Option(help="the running backend to load, e.g. http://127.0.0.1:8080")],
     out: Annotated[Path, typer.Option(help="where to write the results (JSON)")] = Path("bench/backend.json"),
     requests: Annotated[int, typer.Option(min=1, help="compare requests to send")] = 200,
     concurrency: Annotated[int, typer.Option(min=1, help="requests in flight at once")] = 10,
-    url: Annotated[
+    gemini_down_url: Annotated[
         str | None,
         typer.Option(
-            help="a running backend to load; default: start Ray Serve, a fake Gemini and the backend here"
+            help="also load this backend, whose Gemini is unreachable: local results must still come"
         ),
     ] = None,
 ) -> None:
-    """Send compare requests on loopback and report throughput, p50/p95/p99 latency and errors."""
+    """Send compare requests to a running backend and report throughput, p50/p95/p99 latency and errors.
+
+    A local stack to measure (Ray Serve with a smoke model, a Gemini stand-in, the backend) is started
+    by the dev tools: `agrorisk-dev bench-backend`.
+    """
     import asyncio
 
-    from agrorisk_backend.bench import BenchError, run_bench
+    from agrorisk_backend.bench import BenchError, run_bench, summary
 
     configure_logging("WARNING")
     try:
-        result = asyncio.run(run_bench(out, requests=requests, concurrency=concurrency, url=url))
-    except BenchError as exc:  # keeps the failing server's log tail
+        result = asyncio.run(run_bench(out, requests, concurrency, url, gemini_down_url))
+    except BenchError as exc:
         raise fail(str(exc)) from None
-    Console().print(
-        f"{result.requests} compare requests at concurrency {result.concurrency}: {result.errors} errors, "
-        f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
-        f"{result.throughput_rps:.1f} req/s -> {out}"
-    )
+    Console().print(summary(result, out))
     if result.errors:
         raise typer.Exit(1)
 

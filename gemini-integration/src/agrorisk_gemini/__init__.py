@@ -1,6 +1,6 @@
 """Recognises crop risks with Google Gemini: structured output, cost accounting, evaluation.
 
-`agrorisk_gemini.testing.FakeGeminiServer` is a local stand-in for Gemini's REST API for tests.
+The local stand-in for Gemini's REST API (tests, demos) is dev-only: `agrorisk_devtools.gemini_standin`.
 """
 
 from agrorisk_gemini.client import NOT_CONFIGURED, GeminiDetector, GeminiResult

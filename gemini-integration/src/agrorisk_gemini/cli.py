@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,8 +30,8 @@ from agrorisk_gemini.estimate import estimate_scenarios, image_tokens
 from agrorisk_gemini.pricing import CostMode, default_price_table
 from agrorisk_gemini.prompt import build_instruction
 from agrorisk_gemini.settings import GeminiSettings
-from agrorisk_gemini.testing import FakeGeminiServer, text_tokens
 from agrorisk_gemini.thinking import thinking_config
+from agrorisk_gemini.tokens import text_tokens
 
 app = typer.Typer(
     help="Recognise crop risks (diseases, pests, weeds, abiotic damage) in photos with Google Gemini, "
@@ -278,25 +277,4 @@ def estimate(
         price = prices.price(settings.model)
         out.print(f"prices: {price.source} (checked {price.checked_on}): {price.note}", highlight=False)
 
-    _run(body)
-
-
-@app.command("fake-server")
-def fake_server(
-    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port).")] = 0,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    api_key: Annotated[str | None, typer.Option(help="Only accept this key (default: any).")] = None,
-) -> None:
-    """Serve a local stand-in for Gemini's REST API (for demos and end-to-end tests) until Ctrl-C."""
-
-    def body() -> None:
-        server = FakeGeminiServer(host=host, port=port, api_key=api_key).start()
-        out.print(f"fake Gemini listening on {server.base_url}", highlight=False)
-        out.print(f"use: AGRORISK_GEMINI_BASE_URL={server.base_url} GEMINI_API_KEY=any", highlight=False)
-        try:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        finally:
-            server.stop()
-
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     _run(body)

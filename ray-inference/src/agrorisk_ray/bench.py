@@ -24,8 +24,8 @@ from agrorisk_common.images import decode_image
 from agrorisk_common.ports import free_port
 from agrorisk_ray.bench_triton import TritonProcess, settings_env
 from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_serving.drawn import draw_sample
 from agrorisk_serving.model_source import ModelVersion
-from agrorisk_serving.smoke_model import draw_sample
 from agrorisk_serving.triton_client import TritonDetectorClient
 
 Predict = Callable[[bytes], Awaitable[Prediction]]

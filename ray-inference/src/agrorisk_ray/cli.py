@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +16,7 @@ from agrorisk_common.cli import err, fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
-from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
+from agrorisk_storage import RegistryError, StorageSettings
 
 app = typer.Typer(
     help="AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
@@ -79,35 +76,6 @@ def serve(
         out.print("stopping")
     finally:
         server.stop()
-
-
-@app.command("smoke-model")
-def smoke_model(
-    classes: Annotated[int, typer.Option(min=1, help="How many catalog risks the model knows.")] = 2,
-    imgsz: Annotated[int, typer.Option(min=32, help="Training and export image size.")] = 64,
-    promote: Annotated[bool, typer.Option(help="Promote the pushed version to production.")] = True,
-) -> None:
-    """Train a one-epoch YOLO11 on drawn images, export ONNX and push it to the registry.
-
-    A real but useless model, for demos and benchmarks on a machine with no trained model.
-    """
-    from agrorisk_common.catalog import load_catalog
-    from agrorisk_serving.smoke_model import train_smoke_model
-
-    names = [risk.id for risk in load_catalog()][:classes]
-    with tempfile.TemporaryDirectory() as work:
-        out.print(f"training a smoke model for {names} …")
-        files = train_smoke_model(Path(work), names, imgsz=imgsz)
-        try:
-            registry = ModelRegistry.from_settings(StorageSettings())
-            info = registry.push(
-                files, {"class_names": names, "imgsz": imgsz, "creator": "agrorisk-ray smoke-model"}
-            )
-            if promote:
-                registry.promote(info.version, "production")
-        except RegistryError as exc:
-            raise fail(one_line(exc)) from None
-    out.print(f"pushed {info.version}{' and promoted it to production' if promote else ''}")
 
 
 @app.command("predict")
@@ -181,11 +149,6 @@ def bench(
     out_file: Annotated[Path, typer.Option("--out", help="Results file (JSON).")] = Path(
         "bench-results.json"
     ),
-    smoke: Annotated[
-        bool,
-        typer.Option("--smoke-model", help="Benchmark a throwaway smoke model instead of the registry's."),
-    ] = False,
-    smoke_imgsz: Annotated[int, typer.Option(min=32, help="Image size of the smoke model.")] = 320,
     triton: Annotated[
         bool,
         typer.Option(help="Include Triton (started as `agrorisk-triton serve`)."),
@@ -194,7 +157,9 @@ def bench(
     """Load-test bare in-process ONNX Runtime, Ray Serve and Triton on the same model and images.
 
     Prints throughput, p50/p95/p99 latency and errors per target and level, and each server's
-    throughput as a ratio of bare ONNX Runtime's; writes everything to --out.
+    throughput as a ratio of bare ONNX Runtime's; writes everything to --out. The model is the
+    registry's (AGRORISK_STORAGE_*); to load-test a throwaway smoke model instead:
+    `agrorisk-dev with-smoke-model --imgsz 320 -- agrorisk-ray bench`.
     """
     from agrorisk_ray.bench import load_images, run_benchmark, sample_images
     from agrorisk_ray.bench_triton import TritonUnavailable, triton_executable
@@ -206,25 +171,24 @@ def bench(
             raise fail(one_line(exc)) from None
     levels = concurrency or [8]
     settings = Settings()
-    with tempfile.TemporaryDirectory() as work:
+    storage = StorageSettings()
+    try:
+        model = ModelSource.from_settings(storage, settings.model_alias).pull()
+        photos = load_images(images, 64) if images else sample_images(16)
+    except (ModelUnavailable, RegistryError, ValueError, OSError) as exc:
+        raise fail(one_line(exc)) from None
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    with progress:
         try:
-            storage = _smoke_registry(Path(work), smoke_imgsz) if smoke else StorageSettings()
-            model = ModelSource.from_settings(storage, settings.model_alias).pull()
-            photos = load_images(images, 64) if images else sample_images(16)
-        except (ModelUnavailable, RegistryError, ValueError, OSError) as exc:
+            report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
+        except TritonUnavailable as exc:
             raise fail(one_line(exc)) from None
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        )
-        with progress:
-            try:
-                report = run_benchmark(model, storage, photos, levels, requests, settings, triton, progress)
-            except TritonUnavailable as exc:
-                raise fail(one_line(exc)) from None
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(report.model_dump_json(indent=2))
     table = Table(title=f"model {report.model_version} @ {report.imgsz}px, {report.cpus} CPUs")
@@ -237,19 +201,3 @@ def bench(
         out.print(f"{name}: {ratio:.2f}x")
     out.print(f"results written to {out_file}")
     out.print(json.dumps(report.ratios))
-
-
-def _smoke_registry(work: Path, imgsz: int) -> StorageSettings:
-    from agrorisk_common.catalog import load_catalog
-    from agrorisk_serving.smoke_model import train_smoke_model
-
-    names = [risk.id for risk in load_catalog()][:2]
-    err.print(f"training a throwaway smoke model at {imgsz}px …")
-    # In a child process: torch's OpenMP runtime, once loaded here, slows ONNX Runtime's threads
-    # down and would skew the bare baseline.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        files = pool.submit(train_smoke_model, work / "train", names, imgsz).result()
-    storage = StorageSettings(local_root=work / "registry", cache_dir=work / "cache")
-    registry = ModelRegistry.from_settings(storage)
-    registry.promote(registry.push(files, {"class_names": names, "imgsz": imgsz}).version, "production")
-    return storage

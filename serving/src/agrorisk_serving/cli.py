@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agrorisk_common.cli import err, fail, one_line
+from agrorisk_common.cli import fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
@@ -42,24 +39,23 @@ def bench(
     imgsz: Annotated[int, typer.Option(min=32, help="Model input size the photo is letterboxed to.")] = 640,
     repeats: Annotated[int, typer.Option(min=1, help="Timed runs of each stage.")] = 50,
     alias: Annotated[str, typer.Option(help="Registry alias or version of the model.")] = "production",
-    smoke: Annotated[
-        bool, typer.Option("--smoke-model", help="Time a throwaway smoke model instead of the registry's.")
-    ] = False,
     out_file: Annotated[Path, typer.Option("--out", help="Results file (JSON).")] = Path(
         "serving-bench.json"
     ),
 ) -> None:
-    """Median and p95 milliseconds of decode, letterbox, ONNX Runtime and head decoding + NMS."""
+    """Median and p95 milliseconds of decode, letterbox, ONNX Runtime and head decoding + NMS.
+
+    The model is the registry's (AGRORISK_STORAGE_*); to time a throwaway smoke model instead:
+    `agrorisk-dev with-smoke-model -- agrorisk-serving bench`.
+    """
     from agrorisk_serving.stage_bench import square_jpeg, time_stages
 
-    with tempfile.TemporaryDirectory() as work:
-        try:
-            storage = _smoke_registry(Path(work)) if smoke else StorageSettings()
-            model = ModelSource(ModelRegistry.from_settings(storage), alias).pull()
-            jpeg = square_jpeg(photo, size)
-            results = time_stages(jpeg, model, imgsz, repeats)
-        except (ModelUnavailable, RegistryError, OSError, ValueError) as exc:
-            raise fail(one_line(exc)) from None
+    try:
+        model = ModelSource(ModelRegistry.from_settings(StorageSettings()), alias).pull()
+        jpeg = square_jpeg(photo, size)
+        results = time_stages(jpeg, model, imgsz, repeats)
+    except (ModelUnavailable, RegistryError, OSError, ValueError) as exc:
+        raise fail(one_line(exc)) from None
     results = {"model_version": model.version, "photo": str(photo or "drawn leaf"), **results}
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(results, indent=2) + "\n")
@@ -70,18 +66,3 @@ def bench(
         table.add_row(stage, f"{results[stage]['median_ms']:.2f}", f"{results[stage]['p95_ms']:.2f}")
     out.print(table)
     out.print(f"results written to {out_file}")
-
-
-def _smoke_registry(work: Path) -> StorageSettings:
-    from agrorisk_common.catalog import load_catalog
-    from agrorisk_serving.smoke_model import train_smoke_model
-
-    names = [risk.id for risk in load_catalog()][:2]
-    err.print("training a throwaway smoke model …")
-    # In a child process: torch's OpenMP runtime, once loaded here, slows ONNX Runtime's threads down.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        files = pool.submit(train_smoke_model, work / "train", names, 64).result()
-    storage = StorageSettings(local_root=work / "registry", cache_dir=work / "cache")
-    registry = ModelRegistry.from_settings(storage)
-    registry.promote(registry.push(files, {"class_names": names, "imgsz": 64}).version, "production")
-    return storage

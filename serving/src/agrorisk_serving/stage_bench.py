@@ -17,8 +17,8 @@ from PIL import Image
 
 from agrorisk_common.images import decode_image
 from agrorisk_serving.detector import DetectionParams, OnnxDetector
+from agrorisk_serving.drawn import draw_sample
 from agrorisk_serving.model_source import ModelVersion
-from agrorisk_serving.smoke_model import draw_sample
 from agrorisk_serving.yolo_processing import decode_head, letterbox_batch
 
 

@@ -1,6 +1,6 @@
-"""A real local stack for tests, demos and `agrorisk-backend bench`: a tiny trained model in a
-local registry, Ray Serve serving it, the fake Gemini REST server, and the backend — each a real
-server on a free loopback port. One Ray Serve per Python process (`shared_ray_serve`)."""
+"""A real local stack for tests, demos and `agrorisk-dev bench-backend`: a tiny trained model in a
+local registry, Ray Serve serving it, the Gemini stand-in, and the backend — each a real server on a
+free loopback port. One Ray Serve per Python process (`shared_ray_serve`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from agrorisk_common.ports import free_port
+from agrorisk_devtools.smoke_model import train_smoke_model
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 RAY_SERVE_SCRIPT = """
@@ -40,13 +41,13 @@ class StackError(RuntimeError):
 
 def smoke_registry(work_dir: Path, class_names: list[str]) -> StorageSettings:
     """A local registry whose `production` alias is a two-epoch YOLO11 (real training + ONNX export)."""
-    from agrorisk_serving.smoke_model import train_smoke_model
-
     storage = StorageSettings(local_root=work_dir / "registry", cache_dir=work_dir / "cache")
     registry = ModelRegistry.from_settings(storage)
     if "production" not in registry.aliases():
         files = train_smoke_model(work_dir / "train", class_names, imgsz=64, epochs=2)  # two: curves
-        registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "agrorisk-backend testing"})
+        registry.push(
+            files, {"class_names": class_names, "imgsz": 64, "creator": "agrorisk-devtools backend_stack"}
+        )
         registry.promote("v1", "production")
     return storage
 
@@ -125,11 +126,14 @@ def _wait_healthy(process: subprocess.Popen, url: str, name: str, log_path: Path
 
 
 @contextmanager
-def ray_serve(storage: StorageSettings, log_path: Path, ingress: str = "haproxy") -> Iterator[str]:
-    """Ray Serve (agrorisk_ray) serving the registry's production model; yields its base URL."""
+def ray_serve(
+    storage: StorageSettings, log_path: Path, ingress: str = "haproxy", env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Ray Serve (agrorisk_ray) serving the registry's production model; yields its base URL. `env`
+    overrides its settings (e.g. AGRORISK_RAY_RELOAD_INTERVAL_S, off here by default)."""
     port = free_port()
     ports = ("METRICS_PORT", "HAPROXY_STATS_PORT", "HAPROXY_METRICS_PORT", "FALLBACK_PROXY_PORT")
-    env = {
+    settings = {
         **storage_env(storage),
         **{f"AGRORISK_RAY_{name}": str(free_port()) for name in ports},
         "AGRORISK_RAY_HOST": "127.0.0.1",
@@ -145,7 +149,7 @@ def ray_serve(storage: StorageSettings, log_path: Path, ingress: str = "haproxy"
     }
     args = [sys.executable, "-c", RAY_SERVE_SCRIPT]
     url = f"http://127.0.0.1:{port}"
-    with server_process(args, env, f"{url}/healthz", "Ray Serve", log_path):
+    with server_process(args, settings | (env or {}), f"{url}/healthz", "Ray Serve", log_path):
         yield url
 
 
@@ -173,3 +177,29 @@ def shared_ray_serve(work_dir: Path, class_names: list[str]) -> tuple[str, Stora
         atexit.register(context.__exit__, None, None, None)
         _shared["ray"] = (url, storage)
     return _shared["ray"]  # type: ignore[return-value]
+
+
+@contextmanager
+def bench_stack(
+    work_dir: Path, class_names: list[str], gemini_key: str = "bench-key"
+) -> Iterator[tuple[str, str]]:
+    """Ray Serve with a smoke model, the Gemini stand-in and two backends: one asking the stand-in, one
+    whose Gemini is unreachable (nothing listens on its port). Yields both backends' URLs."""
+    from agrorisk_devtools.gemini_standin import FakeGeminiServer
+
+    storage = smoke_registry(work_dir, class_names)
+    with (
+        ray_serve(storage, work_dir / "ray-serve.log") as ray_url,
+        FakeGeminiServer(api_key=gemini_key) as gemini,
+        backend_server(
+            backend_env(storage, ray_url, work_dir / "data", gemini.base_url, gemini_key),
+            work_dir / "backend.log",
+        ) as url,
+        backend_server(
+            backend_env(
+                storage, ray_url, work_dir / "data-down", f"http://127.0.0.1:{free_port()}", gemini_key
+            ),
+            work_dir / "backend-down.log",
+        ) as down_url,
+    ):
+        yield url, down_url

@@ -1,5 +1,6 @@
 """A tiny YOLO11 trained for one epoch on drawn images: a real model for tests, demos and benchmarks
-where no trained model (and no pretrained weights download) is available."""
+where no trained model (and no pretrained weights download) is available. Real Ultralytics training
+on the CPU and an ONNX export: about a minute."""
 
 from __future__ import annotations
 
@@ -7,31 +8,17 @@ import csv
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
+from agrorisk_serving.drawn import draw_sample
 from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE
+from agrorisk_storage import ModelRegistry, StorageSettings
 
 METRICS_FILE = "metrics.json"
-
-LEAF = (46, 125, 50)
-LESION_COLOURS = ((150, 40, 30), (230, 210, 60), (240, 240, 240), (90, 60, 30), (30, 30, 30), (200, 120, 200))
-
-
-def draw_sample(
-    class_index: int, rng: np.random.Generator, size: tuple[int, int] = (96, 80)
-) -> tuple[Image.Image, tuple]:
-    """A green 'leaf' with one coloured lesion of the class; returns the image and the YOLO (cx, cy, w, h)."""
-    width, height = size
-    image = Image.new("RGB", size, LEAF)
-    draw = ImageDraw.Draw(image)
-    w, h = int(rng.integers(width // 4, width // 2)), int(rng.integers(height // 4, height // 2))
-    x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
-    draw.ellipse([x, y, x + w, y + h], fill=LESION_COLOURS[class_index % len(LESION_COLOURS)])
-    return image, ((x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
 
 
 def _offline_ultralytics(config_dir: Path) -> None:
@@ -105,3 +92,21 @@ def train_smoke_model(
         per_epoch = [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     (out / METRICS_FILE).write_text(json.dumps({"per_epoch": per_epoch}))
     return {TORCH_FILE: out / TORCH_FILE, ONNX_FILE: out / ONNX_FILE, METRICS_FILE: out / METRICS_FILE}
+
+
+def push_smoke_model(
+    storage: StorageSettings,
+    class_names: Sequence[str],
+    imgsz: int = 64,
+    promote: bool = True,
+    creator: str = "agrorisk-dev smoke-model",
+) -> str:
+    """Train a smoke model in a temporary folder and push it to the registry of `storage`; returns the
+    new version, promoted to `production` unless `promote` is false."""
+    with tempfile.TemporaryDirectory(prefix="agrorisk-smoke-") as work:
+        files = train_smoke_model(Path(work), class_names, imgsz=imgsz)
+        registry = ModelRegistry.from_settings(storage)
+        info = registry.push(files, {"class_names": list(class_names), "imgsz": imgsz, "creator": creator})
+        if promote:
+            registry.promote(info.version, "production")
+    return info.version

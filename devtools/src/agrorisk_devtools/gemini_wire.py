@@ -1,4 +1,4 @@
-"""Gemini REST JSON as `FakeGeminiServer` writes and reads it: replies, errors, usage and refusals."""
+"""Gemini REST JSON as the stand-in (`agrorisk_devtools.gemini_standin`) writes and reads it: replies, errors, usage and refusals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 import hashlib
 import io
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +26,6 @@ ERROR_STATUS = {
     500: "INTERNAL",
     503: "UNAVAILABLE",
 }
-
-
-def text_tokens(text: str) -> int:
-    """Rough token count (4 characters a token), like Gemini's for English text."""
-    return math.ceil(len(text) / 4)
 
 
 def finding(risk_id: str, box_2d: Sequence[int], confidence: float = 0.9) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from agrorisk_gemini.fake_wire import (
+from agrorisk_devtools.gemini_wire import (
     GRPC_INVALID_ARGUMENT,
     FakeReply,
     decode_inline,
@@ -35,11 +35,11 @@ from agrorisk_gemini.fake_wire import (
     image_prompt_tokens,
     refusal_of,
     text_of,
-    text_tokens,
     usage_metadata,
 )
+from agrorisk_gemini.tokens import text_tokens
 
-__all__ = ["FakeGeminiServer", "FakeReply", "RecordedRequest", "decode_inline", "finding", "text_tokens"]
+__all__ = ["FakeGeminiServer", "FakeReply", "RecordedRequest", "decode_inline", "finding"]
 
 RISK_LINE = re.compile(r"^- ([a-z0-9]+(?:-[a-z0-9]+)*): ", re.MULTILINE)
 ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/(.+?)(?::(generateContent|batchGenerateContent))?$")
