@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agrorisk_common.catalog import CatalogError, Risk, RiskType, load_catalog
-from agrorisk_common.cli import one_line
+from agrorisk_common.cli import fail, one_line
 from agrorisk_common.logging import configure_logging
 from agrorisk_crawler.bench import run_bench
 from agrorisk_crawler.collection import ImageCollection
@@ -73,11 +73,6 @@ def _select(settings: Settings, risk: list[str], crop: list[str], risk_type: lis
     return risks
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
 @app.callback()
 def main() -> None:
     configure_logging()
@@ -111,17 +106,17 @@ def run(
         risks = _select(settings, risk, crop, risk_type)
         collection = ImageCollection(settings.images_dir, settings.manifest_path, settings.phash_threshold)
     except (CliError, ManifestError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     skipped = [e for e in settings.engines if e not in settings.active_engines()]
     if skipped:
         err.print(f"[yellow]note:[/yellow] {', '.join(skipped)} skipped: set AGRORISK_CRAWLER_FLICKR_API_KEY")
     if not settings.active_engines():
-        raise _fail("no engine can run")
+        raise fail("no engine can run")
     report = crawl_risks(risks, settings, collection, console=console)
     console.print(report.table(held=collection.count))
     console.print(f"manifest: {settings.manifest_path} ({len(collection.rows)} images)")
     if report.engines_down >= set(settings.active_engines()):
-        raise _fail(
+        raise fail(
             f"no search engine could be reached ({', '.join(sorted(report.engines_down))}): "
             "check the network or the AGRORISK_CRAWLER_*_URL settings"
         )
@@ -143,7 +138,7 @@ def stats(
         risks = _select(settings, risk, crop, risk_type)
         rows = load_manifest(settings.manifest_path)
     except (CliError, ManifestError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     result = collection_stats(rows, [r.id for r in risks], settings.target_per_risk)
     if as_json:
         payload = result.model_dump() | {"under_target": result.under_target}
@@ -180,7 +175,7 @@ def queries(
         settings = _settings(catalog_dir=catalog)
         risks = _select(settings, risk, crop, risk_type)
     except CliError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for selected in risks:
         console.print(f"[bold]{selected.id}[/bold]")
         for query in build_queries(selected, settings.max_queries_per_risk):

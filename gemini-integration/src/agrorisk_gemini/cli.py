@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, load_catalog
-from agrorisk_common.cli import one_line
+from agrorisk_common.cli import fail, one_line
 from agrorisk_common.comparison import compare_reports
 from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.logging import configure_logging
@@ -51,11 +51,6 @@ CatalogOption = Annotated[
 ModelOption = Annotated[str | None, typer.Option("--model", help="Gemini model id (default from settings).")]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
 def _run[T](action: Callable[[], T]) -> T:
     """Run a command body; expected failures become one red line and exit code 1."""
     configure_logging("WARNING")
@@ -63,7 +58,7 @@ def _run[T](action: Callable[[], T]) -> T:
         return action()
     except (ValueError, KeyError, OSError, yaml.YAMLError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else one_line(exc)
-        raise _fail(str(message)) from None
+        raise fail(str(message)) from None
 
 
 def _settings(**overrides: Any) -> GeminiSettings:
@@ -98,7 +93,7 @@ def predict(
         else:
             _print_result(detector, result)
         if result.prediction.error:
-            raise _fail(result.prediction.error)
+            raise fail(result.prediction.error)
 
     _run(body)
 
