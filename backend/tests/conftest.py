@@ -4,11 +4,7 @@ REST server, a PostgreSQL server for the jobs database, and the app built with t
 from __future__ import annotations
 
 import io
-import os
 import random
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,15 +18,15 @@ from agrorisk_backend.main import create_app
 from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.settings import Settings
 from agrorisk_common.catalog import load_catalog
-from agrorisk_common.ports import free_port
 from agrorisk_common.procedural import draw_leaf
 from agrorisk_devtools.backend_stack import shared_ray_serve
 from agrorisk_devtools.gemini_standin import FakeGeminiServer
+from agrorisk_devtools.postgres import PostgresMissing
+from agrorisk_devtools.postgres import postgres_server as postgres
 from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_storage import StorageSettings
 
 GEMINI_KEY = "test-gemini-key"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PASSWORD = "jobs-db-password"  # never checked (trust auth): an answer or log that repeats it leaks it
 
 
@@ -108,31 +104,14 @@ def class_names_in_registry(catalog) -> list[str]:
     return [r.id for r in catalog][:2]
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: switch to the postgres user when we are root."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """One real PostgreSQL server on a free loopback port for the session; yields its base URL."""
-    initdb = PG_BIN / "initdb" if (PG_BIN / "initdb").exists() else shutil.which("initdb")
-    if initdb is None:
-        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="agrorisk-backend-pg-"))  # pytest's tmp tree is private to root
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    data, pg_ctl, port = root / "data", Path(initdb).with_name("pg_ctl"), free_port()
-    subprocess.run(_as_postgres([str(initdb), "-D", str(data), "-A", "trust", "-U", "agrorisk"]),
-                   check=True, capture_output=True)  # fmt: skip
-    subprocess.run(
-        _as_postgres([str(pg_ctl), "-D", str(data), "-l", str(root / "log"), "-w", "start",
-                      "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    yield f"postgresql://agrorisk:{PG_PASSWORD}@127.0.0.1:{port}"
-    subprocess.run(_as_postgres([str(pg_ctl), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        with postgres(user="agrorisk") as (host, port):
+            yield f"postgresql://agrorisk:{PG_PASSWORD}@{host}:{port}"
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
 
 
 @dataclass(frozen=True)

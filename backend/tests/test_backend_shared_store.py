@@ -11,6 +11,7 @@ import pytest
 
 from agrorisk_common.ports import free_port
 from agrorisk_devtools.gemini_standin import finding
+from agrorisk_devtools.s3 import moto_s3
 from agrorisk_storage import S3ObjectStore, StorageSettings
 
 SECRET = "shared-store-secret-key"
@@ -20,14 +21,8 @@ RUST = "wheat-leaf-rust"
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """`host:port` of moto's S3 server on loopback (the minio-storage suite's stand-in)."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop()
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 def storage_at(endpoint: str, tmp_path) -> StorageSettings:

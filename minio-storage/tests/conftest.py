@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agrorisk_common.ports import free_port
+from agrorisk_devtools.s3 import moto_s3
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 MINIO_ENDPOINT = os.environ.get("AGRORISK_TEST_MINIO_ENDPOINT", "")
@@ -22,14 +21,8 @@ BACKENDS = ["local", "s3"] + ([pytest.param("minio", marks=pytest.mark.minio)] i
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """`host:port` of moto's S3 server on loopback, shared by the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop()
+    with moto_s3() as endpoint:
+        yield endpoint
 
 
 def _settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StorageSettings:

@@ -12,6 +12,21 @@ from rich.console import Console
 err = Console(stderr=True, soft_wrap=True)
 
 
+def cli_app(help: str) -> typer.Typer:
+    """A package's command group: `--help` when called bare, no shell-completion options, no rich
+    tracebacks (expected failures are one line, see `one_line_errors`), logging set up before any
+    command runs."""
+    from agrorisk_common.logging import configure_logging
+
+    app = typer.Typer(help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+    @app.callback()
+    def main() -> None:
+        configure_logging()
+
+    return app
+
+
 def fail(message: str) -> typer.Exit:
     """Print `error: message` on stderr; raise the returned Exit (`raise fail(...)`) to end with code 1."""
     err.print(f"[red]error:[/red] {message}", highlight=False)

@@ -8,20 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agrorisk_common.cli import err, fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, err, fail, one_line
 
-app = typer.Typer(
-    help="AgroRisk pipeline: Evidently drift reports, the full Dagster flow in-process, benchmarks. "
-    "The Dagster UI: `dagster dev -m agrorisk_pipeline.definitions`.",
-    no_args_is_help=True,
+app = cli_app(
+    "AgroRisk pipeline: Evidently drift reports, the full Dagster flow in-process, benchmarks. "
+    "The Dagster UI: `dagster dev -m agrorisk_pipeline.definitions`."
 )
 console = Console()
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 @app.command()

@@ -162,28 +162,8 @@ def build_demo(settings: Settings) -> gr.Blocks:
                     verdict = gr.HTML(elem_id="verdict")
                     agreement = gr.Markdown(elem_id="agreement")
             with gr.Row():
-                with gr.Column():
-                    gr.Markdown("### YOLO (локальна модель / local model)")
-                    local_image = gr.Image(
-                        label="YOLO",
-                        show_label=False,
-                        type="pil",
-                        format="jpeg",
-                        elem_id="local-image",
-                        interactive=False,
-                    )
-                    local_summary = gr.Markdown(elem_id="local-summary")
-                with gr.Column():
-                    gr.Markdown("### Gemini")
-                    gemini_image = gr.Image(
-                        label="Gemini",
-                        show_label=False,
-                        type="pil",
-                        format="jpeg",
-                        elem_id="gemini-image",
-                        interactive=False,
-                    )
-                    gemini_summary = gr.Markdown(elem_id="gemini-summary")
+                local_image, local_summary = _side("YOLO (локальна модель / local model)", "YOLO", "local")
+                gemini_image, gemini_summary = _side("Gemini", "Gemini", "gemini")
             table = gr.Dataframe(
                 headers=views.TABLE_HEADERS,
                 label="Порівняння / Comparison",
@@ -277,6 +257,21 @@ def build_demo(settings: Settings) -> gr.Blocks:
         demo.load(load_links, outputs=links)
         refresh_links.click(load_links, outputs=links)
     return demo
+
+
+def _side(title: str, label: str, elem: str) -> tuple[gr.Image, gr.Markdown]:
+    """One recogniser's column of the Compare tab: its annotated photo and its summary."""
+    with gr.Column():
+        gr.Markdown(f"### {title}")
+        image = gr.Image(
+            label=label,
+            show_label=False,
+            type="pil",
+            format="jpeg",
+            elem_id=f"{elem}-image",
+            interactive=False,
+        )
+        return image, gr.Markdown(elem_id=f"{elem}-summary")
 
 
 def create_web_app(settings: Settings) -> FastAPI:

@@ -12,24 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import err, fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, err, fail, one_line
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
 
-app = typer.Typer(
-    help="AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
-    "hot reload and Prometheus metrics; benchmark it against bare ONNX Runtime and Triton.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+app = cli_app(
+    "AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
+    "hot reload and Prometheus metrics; benchmark it against bare ONNX Runtime and Triton."
 )
 out = Console()
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 @app.command()

@@ -10,22 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agrorisk_common.cli import fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, fail, one_line
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
 
-app = typer.Typer(
-    help="The AgroRisk serving library: time the detector's pre-processing, inference and post-processing.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+app = cli_app(
+    "The AgroRisk serving library: time the detector's pre-processing, inference and post-processing."
 )
 out = Console()
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 @app.command()

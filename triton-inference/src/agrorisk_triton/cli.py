@@ -9,25 +9,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from agrorisk_common.cli import err, fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, err, fail, one_line
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
 from agrorisk_triton.settings import Settings
 
-app = typer.Typer(
-    help="AgroRisk on NVIDIA Triton: serve the registry's production model locally (PyTriton), "
+app = cli_app(
+    "AgroRisk on NVIDIA Triton: serve the registry's production model locally (PyTriton), "
     "generate a Triton model repository from a registry version, and keep a Triton server on the "
-    "production version.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+    "production version."
 )
 out = Console()
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 @app.command()
