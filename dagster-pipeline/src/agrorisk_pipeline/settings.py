@@ -102,6 +102,14 @@ class Settings(AgroRiskSettings):
         default=Path(".agrorisk/prediction-log"), description="backend JSONL log"
     )
     feedback_dir: Path = Field(default=Path(".agrorisk/feedback"), description="backend feedback store")
+    shared_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="s3: the backends share the prediction log and feedback in a bucket "
+        "(AGRORISK_BACKEND_SHARED_STORE=s3); it is mirrored into the two folders before they are read",
+    )
+    shared_bucket: str = Field(
+        default="agrorisk-shared", description="that bucket (AGRORISK_BACKEND_SHARED_BUCKET)"
+    )
     retrain_requests_dir: Path = Field(
         default=Path(".agrorisk/retrain-requests"), description="backend's POST /v1/admin/retrain requests"
     )

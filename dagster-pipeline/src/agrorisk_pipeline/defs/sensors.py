@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from agrorisk_pipeline.defs.jobs import retrain_job
-from agrorisk_pipeline.defs.resources import FlowResource
+from agrorisk_pipeline.defs.resources import FlowResource, RegistryResource
 
 TRIGGER_TAG = "agrorisk/trigger"
 
@@ -34,13 +34,16 @@ def retrain_on_drift(context: dg.SensorEvaluationContext):
     )
 
 
-def review_signal_times(flow: FlowResource) -> list[str]:
-    """ISO times of negative feedback and of human labels in the pool."""
+def review_signal_times(flow: FlowResource, registry: RegistryResource | None = None) -> list[str]:
+    """ISO times of negative feedback (mirrored from the shared store first, when there is one) and
+    of human labels in the pool."""
     from agrorisk_labeling.labels import LabelSource, LabelStore
     from agrorisk_labeling.manifest import labels_path_of
     from agrorisk_pipeline.active_learning import read_feedback
+    from agrorisk_pipeline.shared_store import mirror_if_shared
 
     settings = flow.settings()
+    mirror_if_shared(settings, (registry or RegistryResource()).storage_settings())
     times = [
         f.get("created_at", "") for f in read_feedback(settings.feedback_dir) if f.get("verdict") == "wrong"
     ]

@@ -5,22 +5,26 @@ from pathlib import Path
 import dagster as dg
 
 from agrorisk_pipeline.defs.assets.inference_assets import batch_inference
-from agrorisk_pipeline.defs.resources import FlowResource
+from agrorisk_pipeline.defs.resources import FlowResource, RegistryResource
 from agrorisk_pipeline.defs.upstream import latest_metadata
 
 GROUP = "monitoring"
 
 
 @dg.asset(group_name=GROUP, deps=[batch_inference], kinds={"evidently"})
-def drift_report(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.MaterializeResult:
+def drift_report(
+    context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource
+) -> dg.MaterializeResult:
     """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here.
     Output features are compared only when the live answers come from the reference's model version
     and serving settings; otherwise the report says why and compares the input features alone."""
     from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
     from agrorisk_pipeline.drift import comparable_records, compute_drift, read_reference_info, records_frame
     from agrorisk_pipeline.metrics_push import push_drift
+    from agrorisk_pipeline.shared_store import mirror_if_shared
 
     settings = flow.settings()
+    mirror_if_shared(settings, registry.storage_settings())
     reference_file = Path(latest_metadata(context, "batch_inference")["reference"])
     reference = records_frame(read_records([reference_file]))
     # The reference is the production model's answers: compare the local model's logged answers with it.

@@ -101,14 +101,19 @@ def reference_name(version: str, params: ServingParams) -> str:
 
 @dg.asset(group_name=GROUP, deps=[risk_catalog], kinds={"labelstudio"})
 def active_learning_queue(
-    context: dg.AssetExecutionContext, flow: FlowResource, label_studio: LabelStudioResource
+    context: dg.AssetExecutionContext,
+    flow: FlowResource,
+    label_studio: LabelStudioResource,
+    registry: RegistryResource,
 ) -> dg.MaterializeResult:
     """Photos where Gemini and the local model disagree, or that users marked wrong, sent for review
     with both predictions as pre-annotations; reviewed labels reach the next dataset version."""
     from agrorisk_common.prediction_log import read_records
     from agrorisk_pipeline.active_learning import queue_for_review, read_feedback, select_for_review
+    from agrorisk_pipeline.shared_store import mirror_if_shared
 
     settings = flow.settings()
+    mirror_if_shared(settings, registry.storage_settings())
     records = list(read_records(settings.prediction_log_dir, limit=settings.drift_window))
     items = select_for_review(
         records, read_feedback(settings.feedback_dir), settings.prediction_log_dir, settings.feedback_dir
