@@ -266,6 +266,25 @@ def evaluate(
     _run(body)
 
 
+@app.command("wandb-sync")
+def wandb_sync(
+    root: Annotated[
+        Path | None, typer.Argument(help="Folder to search for offline runs (default: the project dir).")
+    ] = None,
+) -> None:
+    """Upload the offline W&B runs (training without a reachable server) to the W&B server of
+    WANDB_BASE_URL with WANDB_API_KEY, each once; says how many wait when W&B is not configured."""
+    from agrorisk_train.wandb_sync import sync_offline_runs
+
+    def body() -> None:
+        synced, errors = sync_offline_runs(root or _settings().project_dir)
+        out.print(f"uploaded {len(synced)} offline W&B run(s)" + "".join(f"\n  {run}" for run in synced))
+        if errors:
+            raise RuntimeError(f"{len(errors)} run(s) not uploaded: {'; '.join(errors)}")
+
+    _run(body)
+
+
 @app.command()
 def starter(
     work: Annotated[Path, typer.Option(help="Scratch folder for the copy and its ONNX export.")] = Path(
