@@ -113,15 +113,7 @@ def studio_task(item: QueueItem, sha256: str, file: str, url: str) -> dict[str, 
     predictions = []
     for source, detections in item.predictions.items():
         boxes = [
-            LabelBox(
-                risk_id=d.risk_id,
-                x1=d.box.x1,
-                y1=d.box.y1,
-                x2=d.box.x2,
-                y2=d.box.y2,
-                confidence=d.confidence,
-                source=LabelSource.GEMINI if source == "gemini" else LabelSource.YOLO,
-            )  # fmt: skip
+            LabelBox.from_detection(d, LabelSource.GEMINI if source == "gemini" else LabelSource.YOLO)
             for d in detections
         ]
         score = sum(b.confidence for b in boxes) / len(boxes) if boxes else 0.0

@@ -130,14 +130,9 @@ class DetectorLabeller:
             hashlib.sha256(instruction.encode()).hexdigest()[:12] if isinstance(instruction, str) else None
         )
         return [
-            LabelBox(
-                risk_id=d.risk_id,
-                x1=d.box.x1,
-                y1=d.box.y1,
-                x2=d.box.x2,
-                y2=d.box.y2,
-                confidence=d.confidence,
-                source=self.source,
+            LabelBox.from_detection(
+                d,
+                self.source,
                 model_version=prediction.model_version,
                 prompt=prompt,
                 cost_usd=prediction.cost_usd,

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agrorisk_common.detection import Detection
 from agrorisk_labeling.errors import LabelingError
 
 
@@ -68,6 +70,15 @@ class LabelBox(BaseModel):
     @property
     def coords(self) -> tuple[float, float, float, float]:
         return (self.x1, self.y1, self.x2, self.y2)
+
+    @classmethod
+    def from_detection(cls, detection: Detection, source: LabelSource, **provenance: Any) -> LabelBox:
+        """A model's detection as a proposed box (`provenance`: model_version, prompt, cost_usd)."""
+        box = detection.box
+        return cls(
+            risk_id=detection.risk_id, x1=box.x1, y1=box.y1, x2=box.x2, y2=box.y2,
+            confidence=detection.confidence, source=source, **provenance,
+        )  # fmt: skip
 
 
 class ImageLabels(BaseModel):
