@@ -6,46 +6,19 @@ sensor request retraining."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pytest
 
 from agrorisk_common.prediction_log import append_records
-from agrorisk_pipeline.defs.resources import (
-    FlowResource,
-    GeminiResource,
-    LabelStudioResource,
-    RegistryResource,
-    ServingResource,
-    WandbResource,
-)
+from agrorisk_devtools.flow_stack import RISKS, flow_resources
 from agrorisk_pipeline.defs.sensors import retrain_on_drift, retrain_on_feedback
 from agrorisk_pipeline.flow import materialize_flow, run_job
 from agrorisk_pipeline.frozen_split import alias_for
-from agrorisk_pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
-RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"]
-STARTER = Path(__file__).resolve().parents[2] / "models" / "starter" / "best.pt"
 
 
-def resources(tmp, **flow_overrides):
-    values = dict(
-        work_dir=str(tmp / "work"), risk_ids=RISKS, images_per_class=10, procedural_imgsz=64, imgsz=64,
-        epochs=1, batch=8, device="cpu", start_model="yolo11n.yaml", starter_model=str(STARTER), plots=False,
-        tune_trials=0, prediction_log_dir=str(tmp / "log"), feedback_dir=str(tmp / "feedback"),
-        inbox_dir=str(tmp / "inbox"), reference_max_images=40, drift_min_rows=10, feedback_min_new=2,
-    )  # fmt: skip
-    flow = FlowResource.from_settings(Settings(), **(values | flow_overrides))
-    return {
-        "flow": flow,
-        "registry": RegistryResource(local_root=str(tmp / "registry"), cache_dir=str(tmp / "cache")),
-        "wandb": WandbResource(mode="offline"),
-        "gemini": GeminiResource(),
-        "label_studio": LabelStudioResource(),
-        "serving": ServingResource(),
-    }
+resources = flow_resources
 
 
 @pytest.fixture(scope="module")

@@ -15,50 +15,30 @@ import pytest
 
 from agrorisk_common.procedural import draw_leaf
 from agrorisk_devtools.backend_stack import backend_env, backend_server, ray_serve
-from agrorisk_pipeline.defs.resources import (
-    FlowResource,
-    GeminiResource,
-    LabelStudioResource,
-    RegistryResource,
-    ServingResource,
-    WandbResource,
-)
+from agrorisk_devtools.flow_stack import RISKS, flow_resources
 from agrorisk_pipeline.defs.sensors import retrain_on_feedback
 from agrorisk_pipeline.flow import materialize_flow, run_job
-from agrorisk_pipeline.settings import Settings
 from agrorisk_storage import StorageSettings
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-STARTER = REPO / "models" / "starter" / "best.pt"
-RISKS = ["wheat-septoria-leaf-blotch", "wheat-leaf-rust"]
 
 
-def flow_resources(tmp: Path, **overrides) -> dict:
-    """The flow on drawn leaves (fast), reading the feedback the backend writes."""
-    values = dict(
-        work_dir=str(tmp / "work"), risk_ids=RISKS, data_source="procedural", images_per_class=40,
-        procedural_imgsz=64, imgsz=64, epochs=1, batch=8, device="cpu", start_model="yolo11n.yaml",
-        starter_model=str(STARTER), plots=False, tune_trials=0, prediction_log_dir=str(tmp / "data" / "prediction-log"),
-        feedback_dir=str(tmp / "data" / "feedback"), inbox_dir=str(tmp / "inbox"), reference_max_images=20,
-        drift_min_rows=10, feedback_min_new=2,
+def e2e_resources(tmp: Path, **overrides) -> dict:
+    """The flow on drawn leaves (fast), reading the prediction log and feedback the backend writes."""
+    data = tmp / "data"
+    return flow_resources(
+        tmp, data_source="procedural", images_per_class=40,
+        prediction_log_dir=str(data / "prediction-log"), feedback_dir=str(data / "feedback"),
+        reference_max_images=20, **overrides,
     )  # fmt: skip
-    return {
-        "flow": FlowResource.from_settings(Settings(), **(values | overrides)),
-        "registry": RegistryResource(local_root=str(tmp / "registry"), cache_dir=str(tmp / "cache")),
-        "wandb": WandbResource(mode="offline"),
-        "gemini": GeminiResource(),
-        "label_studio": LabelStudioResource(),
-        "serving": ServingResource(),
-    }
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[Path, dg.DagsterInstance, str]]:
     tmp = tmp_path_factory.mktemp("retrain-e2e")
     instance = dg.DagsterInstance.ephemeral()
-    first = materialize_flow(resources=flow_resources(tmp), instance=instance)
+    first = materialize_flow(resources=e2e_resources(tmp), instance=instance)
     assert first.success, first.failed_steps
     storage = StorageSettings(local_root=tmp / "registry", cache_dir=tmp / "cache")
     reload = {"AGRORISK_RAY_RELOAD_INTERVAL_S": "1"}
@@ -90,7 +70,7 @@ def _served_version(url: str) -> str | None:
 def test_corrections_retrain_promote_and_the_backend_serves_the_new_version(served):
     tmp, instance, url = served
     # Production trained one epoch (it finds nothing yet); the retraining trains thirty more from it.
-    res = flow_resources(tmp, epochs=30, imgsz=128, gate_margin=0.0)
+    res = e2e_resources(tmp, epochs=30, imgsz=128, gate_margin=0.0)
     models = res["registry"].models()
     before = models.aliases()["production"]
     assert _served_version(url) == before
