@@ -23,7 +23,6 @@ from agrorisk_storage import StorageSettings
 pytestmark = pytest.mark.slow
 
 
-
 def e2e_resources(tmp: Path, **overrides) -> dict:
     """The flow on drawn leaves (fast), reading the prediction log and feedback the backend writes."""
     data = tmp / "data"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ContextDecorator
 
 import typer
 from pydantic import ValidationError
@@ -44,12 +43,17 @@ def one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-@contextmanager
-def one_line_errors(*expected: type[BaseException]) -> Iterator[None]:
+class one_line_errors(ContextDecorator):  # noqa: N801 (used like a function: `with one_line_errors(...)`)
     """Every CLI's error boundary, as a `with` block or a command decorator: an expected failure
     (ValueError — settings errors among them —, OSError, and the `expected` types) ends the command
     with `error: <one line>` on stderr and exit code 1; anything else is a bug and keeps its traceback."""
-    try:
-        yield
-    except (ValueError, OSError, *expected) as exc:
-        raise fail(one_line(exc)) from None
+
+    def __init__(self, *expected: type[BaseException]):
+        self.expected = (ValueError, OSError, *expected)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> None:
+        if exc is not None and isinstance(exc, self.expected):
+            raise fail(one_line(exc)) from None

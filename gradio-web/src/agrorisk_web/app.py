@@ -209,20 +209,8 @@ def build_demo(settings: Settings) -> gr.Blocks:
             )
             curves_note = gr.Markdown(elem_id="curves-note")
             with gr.Row():
-                loss_plot = gr.LinePlot(
-                    x="epoch",
-                    y="value",
-                    color="series",
-                    title="Втрати / Loss",
-                    elem_id="loss-plot",
-                )
-                quality_plot = gr.LinePlot(
-                    x="epoch",
-                    y="value",
-                    color="series",
-                    title="Якість на валідації / Validation quality",
-                    elem_id="quality-plot",
-                )
+                loss_plot = _curve_plot("Втрати / Loss", "loss-plot")
+                quality_plot = _curve_plot("Якість на валідації / Validation quality", "quality-plot")
         with gr.Tab("Сервіси / Services", elem_id="tab-services"):
             links = gr.HTML(elem_id="services-links")
             refresh_links = gr.Button("Оновити стан / Refresh state", elem_id="refresh-links", size="sm")
@@ -272,6 +260,11 @@ def _side(title: str, label: str, elem: str) -> tuple[gr.Image, gr.Markdown]:
             interactive=False,
         )
         return image, gr.Markdown(elem_id=f"{elem}-summary")
+
+
+def _curve_plot(title: str, elem_id: str) -> gr.LinePlot:
+    """A training-curve plot: one line per series (views.curve_frame's long form) over the epochs."""
+    return gr.LinePlot(x="epoch", y="value", color="series", title=title, elem_id=elem_id)
 
 
 def create_web_app(settings: Settings) -> FastAPI:

@@ -47,7 +47,6 @@ def _run[T](action: Callable[[], T]) -> T:
     configure_logging()
     with one_line_errors(RuntimeError, RegistryError, optuna.exceptions.OptunaError):
         return action()
-    raise AssertionError("unreachable: the block returns or raises")
 
 
 def _settings(**overrides: Any) -> TrainSettings:
