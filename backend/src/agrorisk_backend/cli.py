@@ -74,7 +74,7 @@ def bench(
         result = asyncio.run(run_bench(out, requests, concurrency, url, gemini_down_url))
     except BenchError as exc:
         raise fail(str(exc)) from None
-    Console().print(summary(result, out))
+    Console(soft_wrap=True).print(summary(result, out))
     if result.errors:
         raise typer.Exit(1)
 
@@ -90,7 +90,7 @@ def decode_bench(
     with Console().status("decoding 49 MP photos in fresh processes…"):
         result = run_decode_bench(out, Settings().decode_max_side)
     for run in result.runs:
-        Console().print(
+        Console(soft_wrap=True).print(
             f"{run.kind} {run.megapixels:.0f} MP ({run.file_mb} MB) x{run.concurrency}, "
             f"decode side {run.max_side}: +{run.added_peak_mb:.0f} MB"
         )

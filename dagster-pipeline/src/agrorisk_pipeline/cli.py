@@ -14,7 +14,7 @@ app = cli_app(
     "AgroRisk pipeline: Evidently drift reports, the full Dagster flow in-process, benchmarks. "
     "The Dagster UI: `dagster dev -m agrorisk_pipeline.definitions`."
 )
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @app.command()

@@ -19,8 +19,8 @@ from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.importer import ImportSummary
 from agrorisk_labeling.settings import Settings
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 ManifestOpt = Annotated[
     Path | None, typer.Option("--manifest", "-m", help="pool manifest.csv (images/ beside it)")

@@ -21,7 +21,7 @@ app = cli_app(
     "AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
     "hot reload and Prometheus metrics; benchmark it against bare ONNX Runtime and Triton."
 )
-out = Console()
+out = Console(soft_wrap=True)
 
 
 @app.command()

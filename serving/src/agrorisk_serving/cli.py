@@ -17,7 +17,7 @@ from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
 app = cli_app(
     "The AgroRisk serving library: time the detector's pre-processing, inference and post-processing."
 )
-out = Console()
+out = Console(soft_wrap=True)
 
 
 @app.command()

@@ -19,7 +19,7 @@ app = cli_app(
     "generate a Triton model repository from a registry version, and keep a Triton server on the "
     "production version."
 )
-out = Console()
+out = Console(soft_wrap=True)
 
 
 @app.command()

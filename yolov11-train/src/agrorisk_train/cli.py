@@ -24,8 +24,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="YOLO data.yaml (names = risk ids).")]
 EpochsOption = Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs.")]
