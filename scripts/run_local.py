@@ -152,6 +152,22 @@ def _tool(name: str) -> str:
     return str(path)
 
 
+def _served(
+    config: RunConfig,
+    name: str,
+    health_path: str,
+    urls: dict[str, str],
+    env: dict[str, str],
+    port_variable: str = "PORT",
+) -> Service:
+    """`agrorisk-<name> serve` bound to the run's host and the service's port
+    (AGRORISK_<NAME>_HOST and AGRORISK_<NAME>_<port_variable>), with the rest of its `env`."""
+    prefix = f"AGRORISK_{name.upper()}_"
+    bind = {f"{prefix}HOST": config.host, f"{prefix}{port_variable}": str(config.ports[name])}
+    command = [_tool(f"agrorisk-{name}"), "serve"]
+    return Service(name, command, config.url(name, health_path), urls, bind | env)
+
+
 def build_services(config: RunConfig) -> list[Service]:
     """The services to start, in start order, wired to each other on loopback."""
     host = config.host
@@ -170,28 +186,24 @@ def build_services(config: RunConfig) -> list[Service]:
     if "triton" in config.services:
         links["triton_metrics"] = f"http://{host}:{config.ports['triton'] + 2}/metrics"
     catalog = {
-        "ray": Service(
+        "ray": _served(
+            config,
             "ray",
-            [_tool("agrorisk-ray"), "serve"],
-            config.url("ray", "/-/healthz"),
+            "/-/healthz",
             {"Ray Serve (POST /predict)": config.url("ray"), "Ray dashboard": links.get("ray_dashboard", "")},
             {
-                "AGRORISK_RAY_HOST": host,
-                "AGRORISK_RAY_PORT": str(config.ports["ray"]),
                 "AGRORISK_RAY_METRICS_PORT": str(config.ray_metrics_port),
                 "AGRORISK_RAY_DASHBOARD_PORT": str(config.ray_dashboard_port),
                 "AGRORISK_RAY_NUM_REPLICAS": os.environ.get("AGRORISK_RAY_NUM_REPLICAS", "1"),
                 "RAY_AUTH_MODE": "disabled",
             },
         ),
-        "triton": Service(
+        "triton": _served(
+            config,
             "triton",
-            [_tool("agrorisk-triton"), "serve"],
-            config.url("triton", "/v2/health/live"),
+            "/v2/health/live",
             {"Triton (PyTriton)": config.url("triton"), "Triton metrics": links.get("triton_metrics", "")},
             {
-                "AGRORISK_TRITON_HOST": host,
-                "AGRORISK_TRITON_HTTP_PORT": str(config.ports["triton"]),
                 "AGRORISK_TRITON_GRPC_PORT": str(config.ports["triton"] + 1),
                 "AGRORISK_TRITON_METRICS_PORT": str(config.ports["triton"] + 2),
                 # PyTriton's Python-backend stub needs libpython, or bind() hangs.
@@ -199,31 +211,26 @@ def build_services(config: RunConfig) -> list[Service]:
                     p for p in (sysconfig.get_config_var("LIBDIR"), os.environ.get("LD_LIBRARY_PATH")) if p
                 ),
             },
+            port_variable="HTTP_PORT",
         ),
-        "backend": Service(
+        "backend": _served(
+            config,
             "backend",
-            [_tool("agrorisk-backend"), "serve"],
-            config.url("backend", "/healthz"),
+            "/healthz",
             {"Backend API": config.url("backend", "/v1/"), "Swagger": config.url("backend", "/docs")},
             {
-                "AGRORISK_BACKEND_HOST": host,
-                "AGRORISK_BACKEND_PORT": str(config.ports["backend"]),
                 "AGRORISK_BACKEND_RAY_URL": config.url("ray").rstrip("/"),
                 "AGRORISK_BACKEND_TRITON_URL": config.url("triton").rstrip("/"),
                 "AGRORISK_BACKEND_LINKS": json.dumps(links),
                 ADMIN_KEY_ENV: os.environ.get(ADMIN_KEY_ENV) or stored_secret(data / ADMIN_KEY_FILE),
             },
         ),
-        "web": Service(
+        "web": _served(
+            config,
             "web",
-            [_tool("agrorisk-web"), "serve"],
-            config.url("web", "/healthz"),
+            "/healthz",
             {"Gradio": config.url("web")},
-            {
-                "AGRORISK_WEB_HOST": host,
-                "AGRORISK_WEB_PORT": str(config.ports["web"]),
-                "AGRORISK_WEB_BACKEND_URL": config.url("backend").rstrip("/"),
-            },
+            {"AGRORISK_WEB_BACKEND_URL": config.url("backend").rstrip("/")},
         ),
         "dagster": Service(
             "dagster",

@@ -106,20 +106,37 @@ def test_the_roles_are_the_ones_the_readme_describes():
     assert {folder for folder, p in PACKAGES.items() if p["role"] == "dev"} == DEV
 
 
+# What no product may use, by role: how the message names it, and what to do instead of depending
+# on it and instead of importing it.
+FORBIDDEN = {
+    "service": (
+        "the service",
+        "use agrorisk-serving's clients or HTTP",
+        "move the shared code into a library",
+    ),
+    "dev": (
+        "the dev-only",
+        "products ship none of it",
+        "keep what the product needs at run time in the product",
+    ),
+}
+
+
+@pytest.mark.parametrize("forbidden", FORBIDDEN)
 @pytest.mark.parametrize("folder", PRODUCTS)
-def test_no_package_uses_a_service_other_than_itself(folder):
+def test_no_product_uses_another_service_or_the_dev_tools(folder, forbidden):
     package = PACKAGES[folder]
     role = package["role"]
+    what, instead_of_depending, instead_of_importing = FORBIDDEN[forbidden]
     for other_folder, other in PACKAGES.items():
-        if other_folder == folder or other["role"] != "service":
+        if other_folder == folder or other["role"] != forbidden:
             continue
         assert other["dist"] not in package["declared"], (
-            f"{folder} ({role}) depends on the service {other['dist']}: use agrorisk-serving's clients or HTTP"
+            f"{folder} ({role}) depends on {what} {other['dist']}: {instead_of_depending}"
         )
         path = package["imports"].get(other["module"])
         assert path is None, (
-            f"{path.relative_to(REPO)} ({role} {folder}) imports the service {other['module']}: "
-            "move the shared code into a library"
+            f"{path.relative_to(REPO)} ({role} {folder}) imports {what} {other['module']}: {instead_of_importing}"
         )
 
 
@@ -129,18 +146,3 @@ def test_every_workspace_import_is_declared(folder):
     for other_folder, other in PACKAGES.items():
         if other_folder != folder and other["module"] in package["imports"]:
             assert other["dist"] in package["declared"], f"{folder} imports {other['module']} undeclared"
-
-
-@pytest.mark.parametrize("folder", PRODUCTS)
-def test_no_product_uses_the_dev_tools(folder):
-    package = PACKAGES[folder]
-    for dev in DEV:
-        tools = PACKAGES[dev]
-        assert tools["dist"] not in package["declared"], (
-            f"{folder} ({package['role']}) depends on the dev-only {tools['dist']}: products ship none of it"
-        )
-        path = package["imports"].get(tools["module"])
-        assert path is None, (
-            f"{path.relative_to(REPO)} ({package['role']} {folder}) imports the dev-only {tools['module']}: "
-            "keep what the product needs at run time in the product"
-        )

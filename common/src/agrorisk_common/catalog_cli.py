@@ -7,18 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, CatalogError, load_catalog
+from agrorisk_common.cli import cli_app, err, out
 
-app = typer.Typer(
-    help="The AgroRisk risk catalog (CSV files in crawler/risks/): validate it, count it, look up a risk.",
-    no_args_is_help=True,
-    add_completion=False,
+app = cli_app(
+    "The AgroRisk risk catalog (CSV files in crawler/risks/): validate it, count it, look up a risk."
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 PathOption = Annotated[
     Path | None,
     typer.Option(
@@ -39,7 +35,7 @@ def _load(path: Path | None) -> Catalog:
 def validate(path: PathOption = None) -> None:
     """Load and validate every CSV; exit 1 with file, line and reason on the first broken row."""
     catalog = _load(path)
-    console.print(f"[green]ok[/green]: {len(catalog)} risks, {len(catalog.crops)} crops")
+    out.print(f"[green]ok[/green]: {len(catalog)} risks, {len(catalog.crops)} crops")
 
 
 @app.command()
@@ -59,12 +55,12 @@ def stats(path: PathOption = None) -> None:
     for crop in catalog.crops:
         row = [counts.get((crop, t), 0) for t in types]
         table.add_row(crop, *map(str, row), str(sum(row)))
-    console.print(table)
+    out.print(table)
     missing = [r.id for r in catalog if not r.has_guidance]
     if missing:
         err.print(f"[red]{len(missing)} risk(s) without guidance:[/red] {', '.join(missing)}")
         raise typer.Exit(1)
-    console.print("[green]every risk has control measures and a source[/green]")
+    out.print("[green]every risk has control measures and a source[/green]")
 
 
 @app.command()
@@ -78,4 +74,4 @@ def show(risk_id: str, path: PathOption = None) -> None:
         raise typer.Exit(1) from None
     for field, value in risk.model_dump(mode="json").items():
         if value not in ("", [], None):
-            console.print(f"[bold]{field}[/bold]: {', '.join(value) if isinstance(value, list) else value}")
+            out.print(f"[bold]{field}[/bold]: {', '.join(value) if isinstance(value, list) else value}")

@@ -1,4 +1,5 @@
-"""What every AgroRisk CLI shares: one readable red error line and exit code 1, never a traceback."""
+"""What every AgroRisk CLI shares: its command group, its stdout/stderr consoles, and one readable red
+error line with exit code 1, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 

@@ -30,6 +30,11 @@ REQUIRED_COLUMNS = ("risk_id", "file", "sha256")
 TRUE_VALUES = ("true", "1", "yes")
 
 
+def images_dir_of(manifest: Path) -> Path:
+    """Where a pool's images are: the `images/` folder beside its manifest (the crawler's layout)."""
+    return manifest.parent / "images"
+
+
 class ManifestError(ValueError):
     """The manifest file cannot be read or lacks a required column."""
 

@@ -8,12 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from agrorisk_common.catalog import CatalogError, Risk, RiskType, load_catalog
-from agrorisk_common.cli import fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, err, fail, one_line, out
 from agrorisk_crawler.bench import run_bench
 from agrorisk_crawler.collection import ImageCollection
 from agrorisk_crawler.crawl import crawl_risks
@@ -22,17 +20,11 @@ from agrorisk_crawler.queries import build_queries
 from agrorisk_crawler.settings import KNOWN_ENGINES, Settings
 from agrorisk_crawler.stats import collection_stats
 
-app = typer.Typer(
-    help=(
-        "Collect photos of every catalog risk (crawler/risks/*.csv) from image search engines with "
-        "icrawler into crawler/download/images/<risk_id>/<sha256>.<ext>, validated and de-duplicated, "
-        "with crawler/download/manifest.csv. Settings: AGRORISK_CRAWLER_* variables (see README)."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
+app = cli_app(
+    "Collect photos of every catalog risk (crawler/risks/*.csv) from image search engines with "
+    "icrawler into crawler/download/images/<risk_id>/<sha256>.<ext>, validated and de-duplicated, "
+    "with crawler/download/manifest.csv. Settings: AGRORISK_CRAWLER_* variables (see README)."
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 class CliError(Exception):
@@ -53,9 +45,11 @@ DownloadOption = Annotated[
 ]
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(catalog: Path | None, download_dir: Path | None = None, **overrides: Any) -> Settings:
+    """The environment's settings, overridden by the options the command was given."""
+    values = {"catalog_dir": catalog, "download_dir": download_dir, **overrides}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None and v != []})
+        return Settings(**{k: v for k, v in values.items() if v is not None and v != []})
     except ValidationError as exc:
         raise CliError(one_line(exc)) from None
 
@@ -71,11 +65,6 @@ def _select(settings: Settings, risk: list[str], crop: list[str], risk_type: lis
     if not risks:
         raise CliError("no catalog risk matches the given --risk/--crop/--risk-type filters")
     return risks
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 @app.command()
@@ -97,11 +86,7 @@ def run(
     """Crawl the selected risks (all by default). Resumable: a re-run keeps what is there and adds only new images."""
     try:
         settings = _settings(
-            max_per_risk=max_per_risk,
-            engines=engine,
-            threads=threads,
-            catalog_dir=catalog,
-            download_dir=download_dir,
+            catalog, download_dir, max_per_risk=max_per_risk, engines=engine, threads=threads
         )
         risks = _select(settings, risk, crop, risk_type)
         collection = ImageCollection(settings.images_dir, settings.manifest_path, settings.phash_threshold)
@@ -112,9 +97,9 @@ def run(
         err.print(f"[yellow]note:[/yellow] {', '.join(skipped)} skipped: set AGRORISK_CRAWLER_FLICKR_API_KEY")
     if not settings.active_engines():
         raise fail("no engine can run")
-    report = crawl_risks(risks, settings, collection, console=console)
-    console.print(report.table(held=collection.count))
-    console.print(f"manifest: {settings.manifest_path} ({len(collection.rows)} images)")
+    report = crawl_risks(risks, settings, collection, console=out)
+    out.print(report.table(held=collection.count))
+    out.print(f"manifest: {settings.manifest_path} ({len(collection.rows)} images)")
     if report.engines_down >= set(settings.active_engines()):
         raise fail(
             f"no search engine could be reached ({', '.join(sorted(report.engines_down))}): "
@@ -134,7 +119,7 @@ def stats(
 ) -> None:
     """Images per risk (crawled, synthetic, flagged cross-risk) and the risks under the target count."""
     try:
-        settings = _settings(target_per_risk=target, catalog_dir=catalog, download_dir=download_dir)
+        settings = _settings(catalog, download_dir, target_per_risk=target)
         risks = _select(settings, risk, crop, risk_type)
         rows = load_manifest(settings.manifest_path)
     except (CliError, ManifestError) as exc:
@@ -142,7 +127,7 @@ def stats(
     result = collection_stats(rows, [r.id for r in risks], settings.target_per_risk)
     if as_json:
         payload = result.model_dump() | {"under_target": result.under_target}
-        console.print_json(json.dumps(payload))
+        out.print_json(json.dumps(payload))
         return
     table = Table(title=f"Images per risk ({settings.manifest_path})")
     table.add_column("risk", no_wrap=True, min_width=max(len(r.risk_id) for r in result.risks))
@@ -158,9 +143,9 @@ def stats(
             str(count.cross_risk_flagged),
             f"[red]{missing}[/red]" if missing else "0",
         )
-    console.print(table)
+    out.print(table)
     under = result.under_target
-    console.print(f"{len(under)} of {len(result.risks)} risk(s) under {result.target} images")
+    out.print(f"{len(under)} of {len(result.risks)} risk(s) under {result.target} images")
 
 
 @app.command()
@@ -172,19 +157,19 @@ def queries(
 ) -> None:
     """Show the search queries each selected risk would be crawled with."""
     try:
-        settings = _settings(catalog_dir=catalog)
+        settings = _settings(catalog)
         risks = _select(settings, risk, crop, risk_type)
     except CliError as exc:
         raise fail(str(exc)) from None
     for selected in risks:
-        console.print(f"[bold]{selected.id}[/bold]")
+        out.print(f"[bold]{selected.id}[/bold]")
         for query in build_queries(selected, settings.max_queries_per_risk):
-            console.print(f"  {query}", highlight=False)
+            out.print(f"  {query}", highlight=False)
 
 
 @app.command()
 def bench(
-    out: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
+    out_file: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
         "bench/crawler.json"
     ),
 ) -> None:
@@ -192,6 +177,6 @@ def bench(
 
     The crawl's images/s on a loopback search engine + image host: `agrorisk-dev bench-crawler`.
     """
-    results = run_bench(out)
-    console.print_json(json.dumps(results))
-    console.print(f"written to {out}")
+    results = run_bench(out_file)
+    out.print_json(json.dumps(results))
+    out.print(f"written to {out_file}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import queue
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -23,6 +22,7 @@ from icrawler.builtin.baidu import BaiduParser
 from icrawler.builtin.bing import BingParser
 from icrawler.builtin.google import GoogleParser
 
+from agrorisk_crawler.handoff import handed_on, taken
 from agrorisk_crawler.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,7 @@ class PageListFeeder(Feeder):
 
     def feed(self, page_urls: list[str]) -> None:
         for url in page_urls:
-            while not self.signal.get("reach_max_num"):
-                try:
-                    self.out_queue.put(url, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
-            else:
+            if not handed_on(self, url, timeout=0.2):
                 return
 
 
@@ -58,13 +52,7 @@ class QueryTaggingParser(Parser):
 
     def worker_exec(self, tally, queue_timeout: float, req_timeout: float, **kwargs) -> None:  # type: ignore[override]
         """icrawler's parser loop, minus its per-page log lines and with failures counted."""
-        while not self.signal.get("reach_max_num"):
-            try:
-                url = self.in_queue.get(timeout=queue_timeout)
-            except queue.Empty:
-                if self.signal.get("feeder_exited"):
-                    break
-                continue
+        for url in taken(self, "feeder_exited", queue_timeout):
             try:
                 response = self.session.get(url, timeout=req_timeout)
             except requests.RequestException as exc:
@@ -81,12 +69,7 @@ class QueryTaggingParser(Parser):
                 self.pages_ok += response.status_code == 200
                 self.pages_failed += response.status_code != 200
             for task in self.parse(response, tally, **kwargs):
-                while not self.signal.get("reach_max_num"):
-                    try:
-                        self.output(task, timeout=1)
-                        break
-                    except queue.Full:
-                        continue
+                handed_on(self, task, timeout=1)
 
     def parse(self, response, tally: Callable[[str], None], **kwargs) -> Iterator[dict]:
         if response.status_code != 200:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import time
 from queue import Full, Queue
 from typing import override
@@ -22,6 +21,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from agrorisk_crawler.collection import LIMIT_REACHED, ImageCollection
 from agrorisk_crawler.engines import Engine, PageListFeeder, QueryTaggingParser
+from agrorisk_crawler.handoff import taken
 from agrorisk_crawler.politeness import PoliteSession
 from agrorisk_crawler.report import ALREADY_HAVE, KEPT_OUTCOMES, SEEN_URL, CrawlReport
 from agrorisk_crawler.settings import Settings
@@ -73,13 +73,7 @@ class CollectingDownloader(ImageDownloader):
     @override
     def worker_exec(self, queue_timeout: float = POLL_S, **kwargs) -> None:  # type: ignore[override]
         """Take tasks until the risk is full, or the parsers are done and the queue is empty."""
-        while not self.signal.get("reach_max_num"):
-            try:
-                task = self.in_queue.get(timeout=queue_timeout)
-            except queue.Empty:
-                if self.signal.get("parser_exited"):
-                    break
-                continue
+        for task in taken(self, "parser_exited", queue_timeout):
             try:
                 self.download(task, default_ext="jpg")
             finally:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from agrorisk_common.manifest import images_dir_of
 from agrorisk_common.settings import AgroRiskSettings, service_config
 
 KNOWN_ENGINES = ("bing", "baidu", "google", "flickr")
@@ -69,12 +70,12 @@ class Settings(AgroRiskSettings):
         return list(dict.fromkeys(value))
 
     @property
-    def images_dir(self) -> Path:
-        return self.download_dir / "images"
-
-    @property
     def manifest_path(self) -> Path:
         return self.download_dir / "manifest.csv"
+
+    @property
+    def images_dir(self) -> Path:
+        return images_dir_of(self.manifest_path)
 
     def active_engines(self) -> list[str]:
         """The engines that can run: flickr is left out without an API key."""

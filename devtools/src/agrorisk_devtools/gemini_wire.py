@@ -47,13 +47,11 @@ class FakeReply:
         findings: list[dict[str, Any]] | str,
         prompt_tokens: int = 1000,
         candidates_tokens: int = 50,
-        thoughts_tokens: int = 0,
-        cached_tokens: int = 0,
         delay_s: float = 0.0,
     ) -> FakeReply:
         """A 200 `generateContent` response whose text is `{"findings": …}` (or the given raw text)."""
         text = findings if isinstance(findings, str) else json.dumps({"findings": findings})
-        usage = usage_metadata(prompt_tokens, candidates_tokens, thoughts_tokens, cached_tokens)
+        usage = usage_metadata(prompt_tokens, candidates_tokens)
         return cls(200, generate_response(text, usage), delay_s)
 
     @classmethod

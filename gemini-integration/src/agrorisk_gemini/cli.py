@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agrorisk_common.catalog import Catalog, load_catalog
-from agrorisk_common.cli import fail, one_line
+from agrorisk_common.cli import cli_app, err, fail, one_line
 from agrorisk_common.comparison import compare_reports
 from agrorisk_common.evaluation import EvaluationReport
 from agrorisk_common.logging import configure_logging
@@ -33,16 +33,13 @@ from agrorisk_gemini.settings import GeminiSettings
 from agrorisk_gemini.thinking import thinking_config
 from agrorisk_gemini.tokens import text_tokens
 
-app = typer.Typer(
-    help="Recognise crop risks (diseases, pests, weeds, abiotic damage) in photos with Google Gemini, "
+app = cli_app(
+    "Recognise crop risks (diseases, pests, weeds, abiotic damage) in photos with Google Gemini, "
     "with the cost of every call; evaluate Gemini on a labelled YOLO set and compare it with YOLO. "
     "The API key comes from GEMINI_API_KEY (or AGRORISK_GEMINI_API_KEY); other settings from "
-    "AGRORISK_GEMINI_* variables.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+    "AGRORISK_GEMINI_* variables."
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, highlight=False)  # ids, prices and paths: no automatic colouring
 
 CatalogOption = Annotated[
     Path | None,
@@ -121,11 +118,10 @@ def _print_result(detector: GeminiDetector, result: GeminiResult) -> None:
             f"tokens: prompt {u.prompt_tokens} (cached {u.cached_tokens}), answer {u.candidates_tokens}, "
             f"thinking {u.thoughts_tokens} · cost ${c.total:.6f} (input {c.input_usd:.6f}, cached "
             f"{c.cached_input_usd:.6f}, output {c.output_usd:.6f}, thinking {c.thinking_usd:.6f}) · "
-            f"{p.latency_ms:.0f} ms · {result.attempts} attempt(s)",
-            highlight=False,
+            f"{p.latency_ms:.0f} ms · {result.attempts} attempt(s)"
         )
     for issue in result.issues:
-        out.print(f"[yellow]answer issue:[/yellow] {issue.kind.value}: {issue.detail}", highlight=False)
+        out.print(f"[yellow]answer issue:[/yellow] {issue.kind.value}: {issue.detail}")
 
 
 @app.command()
@@ -136,9 +132,7 @@ def evaluate(
         "reports/gemini"
     ),
     batch: Annotated[bool, typer.Option("--batch", help="Use the Batch API (half price, slower).")] = False,
-    few_shot_per_risk: Annotated[
-        int | None, typer.Option(help="Few-shot examples per risk from the few-shot dataset.")
-    ] = None,
+    few_shot_per_risk: Annotated[int | None, typer.Option(help="Examples per risk (0 = zero-shot).")] = None,
     few_shot_dataset: Annotated[
         Path | None, typer.Option(help="data.yaml whose labelled photos are the examples (default: DATASET).")
     ] = None,
@@ -169,15 +163,12 @@ def evaluate(
         r = run.report
         out.print(
             f"{r.n_images} images · errors {r.n_errors} · P {r.precision:.3f} · R {r.recall:.3f} · F1 {r.f1:.3f} · "
-            f"image accuracy {r.image_accuracy:.3f} · cost ${r.cost_total_usd:.6f}",
-            highlight=False,
+            f"image accuracy {r.image_accuracy:.3f} · cost ${r.cost_total_usd:.6f}"
         )
         issues = run.summary["validation_issues"]
         if issues:
-            out.print(f"answer issues: {issues}", highlight=False)
-        out.print(
-            f"report: {run.json_path} and {run.md_path}; run summary: {run.summary_path}", highlight=False
-        )
+            out.print(f"answer issues: {issues}")
+        out.print(f"report: {run.json_path} and {run.md_path}; run summary: {run.summary_path}")
 
     _run(body)
 
@@ -212,7 +203,7 @@ def compare(
         a, b = EvaluationReport.read(report_a), EvaluationReport.read(report_b)
         comparison = compare_reports(a, b)
         markdown = comparison.to_markdown()
-        out.print(markdown, highlight=False, markup=False)
+        out.print(markdown, markup=False)
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "comparison.json").write_text(comparison.model_dump_json(indent=2))
@@ -270,6 +261,6 @@ def estimate(
             )
         out.print(table)
         price = prices.price(settings.model)
-        out.print(f"prices: {price.source} (checked {price.checked_on}): {price.note}", highlight=False)
+        out.print(f"prices: {price.source} (checked {price.checked_on}): {price.note}")
 
     _run(body)

@@ -10,29 +10,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import one_line_errors
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import cli_app, err, one_line_errors, out
 from agrorisk_storage.bench import BENCH_BUCKET, run_bench
 from agrorisk_storage.errors import RegistryError
 from agrorisk_storage.manifest import VersionInfo
 from agrorisk_storage.registry import VersionRegistry, open_registry
 from agrorisk_storage.settings import StorageSettings
 
-app = typer.Typer(
-    help=(
-        "The AgroRisk version registry for models and datasets. Versions live in MinIO/S3 when "
-        "AGRORISK_STORAGE_ENDPOINT is set, otherwise in the local folder AGRORISK_STORAGE_LOCAL_ROOT "
-        "(default .agrorisk/registry); every command prints which backend is active."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
+app = cli_app(
+    "The AgroRisk version registry for models and datasets. Versions live in MinIO/S3 when "
+    "AGRORISK_STORAGE_ENDPOINT is set, otherwise in the local folder AGRORISK_STORAGE_LOCAL_ROOT "
+    "(default .agrorisk/registry); every command prints which backend is active."
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 class Kind(StrEnum):
@@ -44,11 +36,6 @@ KindOption = Annotated[Kind, typer.Option("--kind", "-k", help="Which registry: 
 RefArgument = Annotated[str, typer.Argument(help='A version ("v3" or "3"), "latest" or an alias.')]
 AliasOption = Annotated[str, typer.Option("--alias", "-a", help="Alias name, e.g. production or staging.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-@app.callback()
-def main() -> None:
-    configure_logging()
 
 
 def _clean_errors():
@@ -137,7 +124,7 @@ def push(
                 info = registry.push_dir(paths[0], metadata, progress=advance)
             else:
                 info = registry.push(_named_files(paths), metadata, progress=advance)
-        console.print(
+        out.print(
             f"pushed [bold]{info.version}[/bold]: {len(info.files)} file(s), {_size(info.total_size)}",
             highlight=False,
         )
@@ -166,7 +153,7 @@ def list_versions(kind: KindOption = Kind.models, as_json: JsonOption = False) -
     with _registry(kind) as registry:
         infos = registry.list()
     if as_json:
-        console.print_json(json.dumps([info.model_dump(mode="json") for info in infos]))
+        out.print_json(json.dumps([info.model_dump(mode="json") for info in infos]))
         return
     table = Table(title=f"{len(infos)} {kind.value} version(s)")
     for column in ("version", "created", "aliases", "files", "size", "metrics", "creator"):
@@ -181,7 +168,7 @@ def list_versions(kind: KindOption = Kind.models, as_json: JsonOption = False) -
             _metrics(info),
             str(info.metadata.get("creator", "")),
         )
-    console.print(table)
+    out.print(table)
 
 
 @app.command()
@@ -191,14 +178,14 @@ def show(ref: RefArgument, kind: KindOption = Kind.models, as_json: JsonOption =
     with _registry(kind) as registry:
         info = registry.show(ref)
     if as_json:
-        console.print_json(info.model_dump_json())
+        out.print_json(info.model_dump_json())
         return
     table = Table(title=f"{kind.value} {info.version}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for field, value in _provenance(info):
         table.add_row(field, value)
-    console.print(table)
+    out.print(table)
 
 
 def _provenance(info: VersionInfo) -> list[tuple[str, str]]:
@@ -260,7 +247,7 @@ def promote(ref: RefArgument, alias: AliasOption = "production", kind: KindOptio
     """Point an alias at a version; the alias keeps its history for rollback."""
     with _registry(kind) as registry:
         info = registry.promote(ref, alias)
-    console.print(f"{alias} -> [bold]{info.version}[/bold]", highlight=False)
+    out.print(f"{alias} -> [bold]{info.version}[/bold]", highlight=False)
 
 
 @app.command()
@@ -268,7 +255,7 @@ def rollback(alias: AliasOption = "production", kind: KindOption = Kind.models) 
     """Point an alias back at the version it pointed to before."""
     with _registry(kind) as registry:
         info = registry.rollback(alias)
-    console.print(f"{alias} -> [bold]{info.version}[/bold] (rolled back)", highlight=False)
+    out.print(f"{alias} -> [bold]{info.version}[/bold] (rolled back)", highlight=False)
 
 
 @app.command()
@@ -282,7 +269,7 @@ def delete(
     """Delete a version. Its number is never reused."""
     with _registry(kind) as registry:
         info = registry.delete(ref, force=force)
-    console.print(f"deleted {info.version}", highlight=False)
+    out.print(f"deleted {info.version}", highlight=False)
 
 
 @app.command()
@@ -297,12 +284,12 @@ def aliases(kind: KindOption = Kind.models) -> None:
     table.add_column("history (oldest first)")
     for alias, version in sorted(targets.items()):
         table.add_row(alias, version, " -> ".join(histories[alias]))
-    console.print(table)
+    out.print(table)
 
 
 @app.command()
 def bench(
-    out: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
+    out_file: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
         "bench/storage.json"
     ),
     size_mb: Annotated[int, typer.Option("--size-mb", min=1, max=4096, help="Size of the pushed file.")] = 64,
@@ -314,7 +301,7 @@ def bench(
             f"S3 bucket {BENCH_BUCKET} at {settings.endpoint}" if settings.uses_s3 else "a temporary folder"
         )
         err.print(f"[dim]benchmarking {where} with a {size_mb} MB file[/dim]", highlight=False)
-        results = run_bench(settings, out, size_mb=size_mb)
+        results = run_bench(settings, out_file, size_mb=size_mb)
     for metric, value in results.items():
-        console.print(f"{metric}: {value}", highlight=False)
-    console.print(f"written to {out}", highlight=False)
+        out.print(f"{metric}: {value}", highlight=False)
+    out.print(f"written to {out_file}", highlight=False)
