@@ -22,6 +22,7 @@ from agrorisk_devtools.gemini_standin import FakeReply
 
 pytestmark = pytest.mark.slow
 GEMINI_DELAY_S = 1.5  # each photo waits this long for the fake Gemini: the job is still running when cut
+SLOW_ANSWERS = 8  # photos answered that slowly (then at once): more than any test here asks about
 
 
 @pytest.fixture
@@ -29,7 +30,9 @@ def backend(
     ray_stack, fake_gemini, jobs_database, tmp_path
 ) -> Callable[[], AbstractContextManager[tuple[httpx.Client, subprocess.Popen]]]:
     """`with backend() as (http, process):` one more backend process on the same data folder and
-    jobs database."""
+    jobs database, with a slow fake Gemini."""
+    fake_gemini.reset()
+    fake_gemini.script(*[FakeReply.answer([], delay_s=GEMINI_DELAY_S)] * SLOW_ANSWERS)
     ray_url, storage = ray_stack
     env = backend_env(storage, ray_url, tmp_path / "data", fake_gemini.base_url, "test-gemini-key")
     env["AGRORISK_BACKEND_JOBS_CONCURRENCY"] = "1"
@@ -91,11 +94,7 @@ def no_secret_in_logs(jobs_database, tmp_path: Path) -> bool:
     return not secret or all(secret not in log.read_text() for log in tmp_path.glob("backend-*.log"))
 
 
-def test_a_killed_backend_resumes_its_jobs_on_the_next_start(
-    backend, fake_gemini, jobs_database, leaf_jpeg, tmp_path
-):
-    fake_gemini.reset()
-    fake_gemini.script(*[FakeReply.answer([], delay_s=GEMINI_DELAY_S)] * 8)
+def test_a_killed_backend_resumes_its_jobs_on_the_next_start(backend, jobs_database, leaf_jpeg, tmp_path):
     with backend() as (http, process):
         first = submit(http, [leaf_jpeg(i, 128, i) for i in range(4)])
         second = submit(http, [leaf_jpeg(9, 128, 9)])
@@ -120,10 +119,8 @@ def test_a_killed_backend_resumes_its_jobs_on_the_next_start(
 
 
 def test_a_stopped_backend_puts_its_running_job_back_in_the_queue(
-    backend, fake_gemini, jobs_database, leaf_jpeg, tmp_path
+    backend, jobs_database, leaf_jpeg, tmp_path
 ):
-    fake_gemini.reset()
-    fake_gemini.script(*[FakeReply.answer([], delay_s=GEMINI_DELAY_S)] * 3)
     with backend() as (http, process):
         job_id = submit(http, [leaf_jpeg(i, 128, i) for i in range(3)])
         poll(http, job_id, part_done)

@@ -9,10 +9,11 @@ import pytest
 import yaml
 from ultralytics.data.utils import check_det_dataset
 
-from agrorisk_labeling.build import build_dataset
+from agrorisk_labeling.build import build_dataset, build_with_settings
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.labels import ImageLabels, LabelBox, LabelSource, LabelStatus, LabelStore
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, read_manifest
+from agrorisk_labeling.settings import Settings
 
 
 def split_of(dataset: Path) -> dict[str, str]:
@@ -37,6 +38,20 @@ def test_split_is_deterministic_and_the_hash_versions_content(make_pool, catalog
     checked = check_det_dataset(str(tmp_path / "a" / "data.yaml"))
     assert checked["nc"] == len(first.balance)
     assert "| **total** |" in (tmp_path / "a" / "balance.md").read_text()
+
+
+def test_settings_give_the_split_and_filter_options(make_pool, catalog, tmp_path):
+    manifest = make_pool(per_class=10, labelled=True).manifest
+    options = {"seed": 7, "val_fraction": 0.2, "test_fraction": 0.2, "synthetic_max_share": 0.5}
+    report = build_with_settings(Settings(manifest=manifest, **options), tmp_path / "a", catalog)
+    same = build_dataset(manifest, tmp_path / "b", catalog, **options)
+    assert (report.seed, report.val_fraction, report.test_fraction, report.synthetic_max_share) == (
+        7,
+        0.2,
+        0.2,
+        0.5,
+    )
+    assert report.dataset_hash == same.dataset_hash and split_of(tmp_path / "a") == split_of(tmp_path / "b")
 
 
 def test_near_duplicates_never_cross_splits(make_pool, catalog, tmp_path):

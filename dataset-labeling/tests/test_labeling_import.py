@@ -83,36 +83,17 @@ def test_unmapped_classes_are_listed_and_their_fate_is_explicit(their_yolo, risk
 
     partial = tmp_path / "partial.csv"
     partial.write_text(f"source_class,risk_id\nleaf-spot,{risk_ids[0]}\n")
-    dropped = invoke(
-        "import",
-        "-f",
-        "yolo",
-        "--src",
-        their_yolo,
-        "--mapping",
-        partial,
-        "--unmapped",
-        "drop",
-        "--manifest",
-        manifest,
-    )
+
+    def import_partial(unmapped: str, into: Path):
+        mapped = ("--src", their_yolo, "--mapping", partial)
+        return invoke("import", "-f", "yolo", *mapped, "--unmapped", unmapped, "--manifest", into)
+
+    dropped = import_partial("drop", manifest)
     assert dropped.exit_code == 0, dropped.output
     assert "imported 6 image(s)" in dropped.output and "dropped" in dropped.output
 
     kept_manifest = tmp_path / "kept" / "manifest.csv"
-    kept = invoke(
-        "import",
-        "-f",
-        "yolo",
-        "--src",
-        their_yolo,
-        "--mapping",
-        partial,
-        "--unmapped",
-        "keep",
-        "--manifest",
-        kept_manifest,
-    )
+    kept = import_partial("keep", kept_manifest)
     assert kept.exit_code == 0, kept.output
     built = invoke("build", "--manifest", kept_manifest, "--out", tmp_path / "ds")
     assert built.exit_code == 0, built.output

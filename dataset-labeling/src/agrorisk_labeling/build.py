@@ -26,9 +26,11 @@ from agrorisk_labeling.labels import ImageLabels, LabelSource, LabelStatus, Labe
 from agrorisk_labeling.manifest import images_dir_of, labels_path_of, manifest_rows, read_manifest
 from agrorisk_labeling.public_datasets import PublicDatasets
 from agrorisk_labeling.report import BuildReport, ClassBalance, Rejected, SourceUse
+from agrorisk_labeling.settings import Settings
 from agrorisk_labeling.split import SPLITS, SplitItem, near_duplicate_groups, stratified_split
 
 EXTRA_CLASSES_FILE = "extra_classes.txt"
+SETTINGS_OPTIONS = {"seed", "val_fraction", "test_fraction", "phash_distance", "synthetic_max_share"}
 OWNED = ("images", "labels", "data.yaml", "dataset.json", "balance.md", "rejected.csv")
 
 
@@ -286,3 +288,18 @@ def build_dataset(
     )
     report.write(out_dir)
     return report
+
+
+def build_with_settings(
+    settings: Settings,
+    out_dir: Path,
+    catalog: Catalog,
+    *,
+    risk_ids: Sequence[str] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """`build_dataset` of the settings' pool with their seed, split fractions and filters."""
+    options = settings.model_dump(include=SETTINGS_OPTIONS)
+    return build_dataset(
+        settings.manifest, out_dir, catalog, risk_ids=risk_ids, on_progress=on_progress, **options
+    )

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from agrorisk_labeling import cli_datasets, studio
 from agrorisk_labeling.autolabel import autolabel
-from agrorisk_labeling.build import build_dataset
+from agrorisk_labeling.build import build_with_settings
 from agrorisk_labeling.cli_support import (
     ManifestOpt,
     catalog_of,
@@ -63,6 +63,11 @@ ConfOpt = Annotated[
 RisksOpt = Annotated[
     str | None, typer.Option("--risks", help="comma-separated risk ids (default: all labelled)")
 ]
+OutDirOpt = Annotated[Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")]
+SeedOpt = Annotated[int | None, typer.Option(help="split seed")]
+PushOpt = Annotated[bool, typer.Option(help="push the dataset to the registry")]
+StudioUrlOpt = Annotated[str | None, typer.Option(help="Label Studio URL")]
+StudioProjectOpt = Annotated[str | None, typer.Option(help="project title")]
 
 
 def show_report(report: BuildReport) -> None:
@@ -116,16 +121,11 @@ def _autolabel(settings: Settings, relabel: bool) -> None:
 
 def _build(settings: Settings, out_dir: Path | None, risks: str | None, push: bool) -> None:
     with progress_bar("checking labels") as advance:
-        report = build_dataset(
-            settings.manifest,
+        report = build_with_settings(
+            settings,
             out_dir or settings.dataset_dir,
             catalog_of(settings),
             risk_ids=split_ids(risks),
-            seed=settings.seed,
-            val_fraction=settings.val_fraction,
-            test_fraction=settings.test_fraction,
-            phash_distance=settings.phash_distance,
-            synthetic_max_share=settings.synthetic_max_share,
             on_progress=advance,
         )
     show_report(report)
@@ -158,14 +158,12 @@ def autolabel_cmd(
 @cli_errors
 def build_cmd(
     manifest: ManifestOpt = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")
-    ] = None,
+    out_dir: OutDirOpt = None,
     risks: RisksOpt = None,
-    seed: Annotated[int | None, typer.Option(help="split seed")] = None,
+    seed: SeedOpt = None,
     val: Annotated[float | None, typer.Option(help="validation fraction")] = None,
     test: Annotated[float | None, typer.Option(help="test fraction")] = None,
-    push: Annotated[bool, typer.Option(help="push the dataset to the registry")] = False,
+    push: PushOpt = False,
 ) -> None:
     """Check labels, split (near-duplicates together), write images/, labels/, data.yaml and the report."""
     settings = make_settings(manifest=manifest, seed=seed, val_fraction=val, test_fraction=test)
@@ -176,16 +174,14 @@ def build_cmd(
 @cli_errors
 def prepare_cmd(
     manifest: ManifestOpt = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="dataset folder (data.yaml inside)")
-    ] = None,
+    out_dir: OutDirOpt = None,
     labeller: LabellerOpt = None,
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
     whole_image: WholeImageOpt = False,
     risks: RisksOpt = None,
-    seed: Annotated[int | None, typer.Option(help="split seed")] = None,
-    push: Annotated[bool, typer.Option(help="push the dataset to the registry")] = False,
+    seed: SeedOpt = None,
+    push: PushOpt = False,
 ) -> None:
     """One step from a crawled-images folder + manifest to a data.yaml dataset: autolabel, then build."""
     settings = labeller_settings(
@@ -308,8 +304,8 @@ def stats_cmd(manifest: ManifestOpt = None) -> None:
 @cli_errors
 def studio_push(
     manifest: ManifestOpt = None,
-    url: Annotated[str | None, typer.Option(help="Label Studio URL")] = None,
-    project: Annotated[str | None, typer.Option(help="project title")] = None,
+    url: StudioUrlOpt = None,
+    project: StudioProjectOpt = None,
     files_root: Annotated[Path | None, typer.Option(help="the server's LOCAL_FILES_DOCUMENT_ROOT")] = None,
     risks: RisksOpt = None,
 ) -> None:
@@ -332,8 +328,8 @@ def studio_push(
 @cli_errors
 def studio_pull(
     manifest: ManifestOpt = None,
-    url: Annotated[str | None, typer.Option(help="Label Studio URL")] = None,
-    project: Annotated[str | None, typer.Option(help="project title")] = None,
+    url: StudioUrlOpt = None,
+    project: StudioProjectOpt = None,
 ) -> None:
     """Export the project and merge human annotations into labels.jsonl (they win over auto-labels)."""
     settings = make_settings(manifest=manifest, label_studio_url=url, label_studio_project=project)

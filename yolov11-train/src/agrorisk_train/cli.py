@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -38,15 +39,20 @@ DatasetVersionOption = Annotated[
 ]
 
 
-def _run[T](action: Callable[[], T]) -> T:
-    """Run a command body; expected failures become one red line and exit code 1."""
-    import optuna
+def _expected_failures[**P](command: Callable[P, None]) -> Callable[P, None]:
+    """A command whose expected failures become one red line and exit code 1."""
 
-    from agrorisk_storage import RegistryError
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        import optuna
 
-    configure_logging()
-    with one_line_errors(RuntimeError, RegistryError, optuna.exceptions.OptunaError):
-        return action()
+        from agrorisk_storage import RegistryError
+
+        configure_logging()
+        with one_line_errors(RuntimeError, RegistryError, optuna.exceptions.OptunaError):
+            command(*args, **kwargs)
+
+    return run
 
 
 def _settings(**overrides: Any) -> TrainSettings:
@@ -66,6 +72,7 @@ def _data(path: Path) -> Path:
 
 
 @app.command()
+@_expected_failures
 def fit(
     data: DataOption,
     model: Annotated[
@@ -91,21 +98,19 @@ def fit(
     from agrorisk_train.registering import register_model
     from agrorisk_train.training import train
 
-    def body() -> None:
-        settings = _settings(epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project)
-        registry = _registry() if register or (model or "").startswith("registry:") else None
-        result = train(settings, _data(data), model=model, run_name=name, registry=registry)
-        out.print(f"best model: {result.best_pt}")
-        out.print(f"metrics:    {result.metrics_json}  {json.dumps(result.metrics)}")
-        out.print(f"W&B run:    {result.wandb_run}")
-        if register:
-            info = register_model(registry, result, settings, dataset_version=dataset_version)
-            out.print(f"registered: {info.version} (not promoted)")
-
-    _run(body)
+    settings = _settings(epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project)
+    registry = _registry() if register or (model or "").startswith("registry:") else None
+    result = train(settings, _data(data), model=model, run_name=name, registry=registry)
+    out.print(f"best model: {result.best_pt}")
+    out.print(f"metrics:    {result.metrics_json}  {json.dumps(result.metrics)}")
+    out.print(f"W&B run:    {result.wandb_run}")
+    if register:
+        info = register_model(registry, result, settings, dataset_version=dataset_version)
+        out.print(f"registered: {info.version} (not promoted)")
 
 
 @app.command()
+@_expected_failures
 def finetune(
     data: Annotated[Path, typer.Option("--data", help="The NEW dataset version's data.yaml.")],
     base: Annotated[
@@ -136,28 +141,26 @@ def finetune(
     """Fine-tune a registered model on a new dataset; compare old vs new; register the new version."""
     from agrorisk_train.finetune import finetune as run_finetune
 
-    def body() -> None:
-        settings = _settings(
-            epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project,
-            replay_fraction=replay, freeze=freeze,
-        )  # fmt: skip
-        result = run_finetune(
-            settings, _data(data), _registry(), base_ref=base, old_data_yaml=old_data,
-            test_data_yaml=test_data, test_split=test_split, register=register, dataset_version=dataset_version,
-        )  # fmt: skip
-        c = result.comparison
-        out.print(
-            f"{c['base_version']} mAP50 {c['old_map50']:.3f} → new mAP50 {c['new_map50']:.3f} "
-            f"on {c['test_split']} ({c['n_images']} images)"
-        )
-        out.print(f"best model: {result.train.best_pt}")
-        if result.version is not None:
-            out.print(f"registered: {result.version.version} with the comparison (not promoted)")
-
-    _run(body)
+    settings = _settings(
+        epochs=epochs, imgsz=imgsz, batch=batch, device=device, project_dir=project,
+        replay_fraction=replay, freeze=freeze,
+    )  # fmt: skip
+    result = run_finetune(
+        settings, _data(data), _registry(), base_ref=base, old_data_yaml=old_data,
+        test_data_yaml=test_data, test_split=test_split, register=register, dataset_version=dataset_version,
+    )  # fmt: skip
+    c = result.comparison
+    out.print(
+        f"{c['base_version']} mAP50 {c['old_map50']:.3f} → new mAP50 {c['new_map50']:.3f} "
+        f"on {c['test_split']} ({c['n_images']} images)"
+    )
+    out.print(f"best model: {result.train.best_pt}")
+    if result.version is not None:
+        out.print(f"registered: {result.version.version} with the comparison (not promoted)")
 
 
 @app.command()
+@_expected_failures
 def tune(
     data: DataOption,
     trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trials to run now.")] = None,
@@ -185,28 +188,26 @@ def tune(
     """Search hyper-parameters with Optuna; writes best_params.json. Watch: optuna-dashboard <storage>."""
     from agrorisk_train.tuning import tune as run_tune
 
-    def body() -> None:
-        settings = _settings(
-            tune_epochs=epochs_per_trial, tune_imgsz_choices=imgsz_choices or None,
-            tune_batch_choices=batch_choices or None, epochs=epochs, device=device, project_dir=project,
+    settings = _settings(
+        tune_epochs=epochs_per_trial, tune_imgsz_choices=imgsz_choices or None,
+        tune_batch_choices=batch_choices or None, epochs=epochs, device=device, project_dir=project,
+    )  # fmt: skip
+    n = trials or settings.tune_trials
+    with _progress() as progress:
+        task = progress.add_task("Optuna trials", total=n)
+        result = run_tune(
+            settings, _data(data), n_trials=n, storage=storage, study_name=study, final_run=final,
+            on_trial_end=lambda: progress.advance(task),
         )  # fmt: skip
-        n = trials or settings.tune_trials
-        with _progress() as progress:
-            task = progress.add_task("Optuna trials", total=n)
-            result = run_tune(
-                settings, _data(data), n_trials=n, storage=storage, study_name=study, final_run=final,
-                on_trial_end=lambda: progress.advance(task),
-            )  # fmt: skip
-        out.print(f"study {result.study_name} ({result.storage}): {result.n_trials} trials")
-        out.print(f"best trial {result.best_trial}: fitness {result.best_value:.4f}")
-        out.print(f"best params: {result.best_params_json}")
-        if result.final:
-            out.print(f"final model: {result.final.best_pt}")
-
-    _run(body)
+    out.print(f"study {result.study_name} ({result.storage}): {result.n_trials} trials")
+    out.print(f"best trial {result.best_trial}: fitness {result.best_value:.4f}")
+    out.print(f"best params: {result.best_params_json}")
+    if result.final:
+        out.print(f"final model: {result.final.best_pt}")
 
 
 @app.command()
+@_expected_failures
 def export(
     weights: Annotated[Path, typer.Argument(help="best.pt to export.")],
     imgsz: ImgszOption = None,
@@ -218,17 +219,15 @@ def export(
     """Export to ONNX (and TorchScript) and check ONNX Runtime matches PyTorch on the same image."""
     from agrorisk_train.export import export_onnx
 
-    def body() -> None:
-        result = export_onnx(weights, _settings(), imgsz=imgsz, torchscript=torchscript, image=image)
-        out.print(f"onnx: {result.onnx_path}")
-        if result.torchscript_path:
-            out.print(f"torchscript: {result.torchscript_path}")
-        out.print(f"max |ONNX - PyTorch| = {result.max_abs_diff:.3g} (tolerance {result.tolerance:.3g})")
-
-    _run(body)
+    result = export_onnx(weights, _settings(), imgsz=imgsz, torchscript=torchscript, image=image)
+    out.print(f"onnx: {result.onnx_path}")
+    if result.torchscript_path:
+        out.print(f"torchscript: {result.torchscript_path}")
+    out.print(f"max |ONNX - PyTorch| = {result.max_abs_diff:.3g} (tolerance {result.tolerance:.3g})")
 
 
 @app.command()
+@_expected_failures
 def evaluate(
     weights: Annotated[Path, typer.Argument(help="best.pt or best.onnx.")],
     data: DataOption,
@@ -254,18 +253,16 @@ def evaluate(
     with `yolo val` and papers), P/R/F1 at the operating threshold, latency, cost per 1,000 images."""
     from agrorisk_train.evaluation import evaluate_model
 
-    def body() -> None:
-        report = evaluate_model(
-            weights, _data(data), _settings(), split=split, imgsz=imgsz, operating_conf=conf,
-            model_version=model_version, dataset_version=dataset_version, out_dir=out_dir,
-        )  # fmt: skip
-        out.print(report.to_markdown())
-        out.print(f"report: {out_dir / 'report-yolo.json'}")
-
-    _run(body)
+    report = evaluate_model(
+        weights, _data(data), _settings(), split=split, imgsz=imgsz, operating_conf=conf,
+        model_version=model_version, dataset_version=dataset_version, out_dir=out_dir,
+    )  # fmt: skip
+    out.print(report.to_markdown())
+    out.print(f"report: {out_dir / 'report-yolo.json'}")
 
 
 @app.command("wandb-sync")
+@_expected_failures
 def wandb_sync(
     root: Annotated[
         Path | None, typer.Argument(help="Folder to search for offline runs (default: the project dir).")
@@ -275,16 +272,14 @@ def wandb_sync(
     WANDB_BASE_URL with WANDB_API_KEY, each once; says how many wait when W&B is not configured."""
     from agrorisk_train.wandb_sync import sync_offline_runs
 
-    def body() -> None:
-        synced, errors = sync_offline_runs(root or _settings().project_dir)
-        out.print(f"uploaded {len(synced)} offline W&B run(s)" + "".join(f"\n  {run}" for run in synced))
-        if errors:
-            raise RuntimeError(f"{len(errors)} run(s) not uploaded: {'; '.join(errors)}")
-
-    _run(body)
+    synced, errors = sync_offline_runs(root or _settings().project_dir)
+    out.print(f"uploaded {len(synced)} offline W&B run(s)" + "".join(f"\n  {run}" for run in synced))
+    if errors:
+        raise RuntimeError(f"{len(errors)} run(s) not uploaded: {'; '.join(errors)}")
 
 
 @app.command()
+@_expected_failures
 def starter(
     work: Annotated[Path, typer.Option(help="Scratch folder for the copy and its ONNX export.")] = Path(
         ".agrorisk/starter-register"
@@ -295,24 +290,20 @@ def starter(
     nothing when production exists. What `make bootstrap` and the demo's first run do."""
     from agrorisk_train.starter import register_starter
 
-    def body() -> None:
-        settings, models = _settings(), _registry()
-        production = models.aliases().get("production")
-        if production is not None:
-            out.print(f"production is {production}: nothing to register")
-            return
-        best_pt = settings.starter_model
-        if best_pt is None or not best_pt.is_file():
-            raise FileNotFoundError(f"no starter model at {best_pt} (AGRORISK_TRAIN_STARTER_MODEL)")
-        info = register_starter(models, best_pt, settings, work)
-        out.print(
-            f"registered {best_pt} as {info.version} = production ({info.metadata['lineage']['start']})"
-        )
-
-    _run(body)
+    settings, models = _settings(), _registry()
+    production = models.aliases().get("production")
+    if production is not None:
+        out.print(f"production is {production}: nothing to register")
+        return
+    best_pt = settings.starter_model
+    if best_pt is None or not best_pt.is_file():
+        raise FileNotFoundError(f"no starter model at {best_pt} (AGRORISK_TRAIN_STARTER_MODEL)")
+    info = register_starter(models, best_pt, settings, work)
+    out.print(f"registered {best_pt} as {info.version} = production ({info.metadata['lineage']['start']})")
 
 
 @app.command()
+@_expected_failures
 def push(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (with train_result.json).")],
     data: Annotated[
@@ -324,17 +315,13 @@ def push(
     from agrorisk_train.registering import register_model
     from agrorisk_train.training import TrainResult
 
-    def body() -> None:
-        result = TrainResult.load(run_dir)
-        info = register_model(
-            _registry(), result, _settings(), data_yaml=data, dataset_version=dataset_version
-        )
-        out.print(f"registered: {info.version} (not promoted)")
-
-    _run(body)
+    result = TrainResult.load(run_dir)
+    info = register_model(_registry(), result, _settings(), data_yaml=data, dataset_version=dataset_version)
+    out.print(f"registered: {info.version} (not promoted)")
 
 
 @app.command()
+@_expected_failures
 def bench(
     out_file: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path(
         "runs/bench-train.json"
@@ -348,13 +335,10 @@ def bench(
     """Measure training speed: seconds per epoch per 100 images at 320 px on generated leaves."""
     from agrorisk_train.bench import benchmark_training
 
-    def body() -> None:
-        report = benchmark_training(
-            _settings(device=device), out_file, images_per_class=images_per_class, epochs=epochs
-        )
-        out.print(json.dumps(report, indent=2))
-
-    _run(body)
+    report = benchmark_training(
+        _settings(device=device), out_file, images_per_class=images_per_class, epochs=epochs
+    )
+    out.print(json.dumps(report, indent=2))
 
 
 def _progress() -> Progress:

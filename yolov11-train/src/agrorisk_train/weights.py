@@ -21,10 +21,14 @@ StartKind = Literal["coco", "starter", "random", "registry", "checkpoint"]
 class StartWeights:
     requested: str
     path: str
-    pretrained: bool
     note: str
     registry_version: str | None = None
     kind: StartKind = "checkpoint"
+
+    @property
+    def pretrained(self) -> bool:
+        """Every start but the bare architecture brings learned weights."""
+        return self.kind != "random"
 
 
 def resolve_start_weights(settings: TrainSettings, model: str | None = None, registry=None) -> StartWeights:
@@ -33,10 +37,10 @@ def resolve_start_weights(settings: TrainSettings, model: str | None = None, reg
     if spec.startswith(REGISTRY_PREFIX):
         return _from_registry(spec, registry)
     if spec.endswith((".yaml", ".yml")):
-        return StartWeights(spec, spec, False, f"architecture {spec}, random initial weights", kind="random")
+        return StartWeights(spec, spec, f"architecture {spec}, random initial weights", kind="random")
     local = Path(spec).expanduser()
     if local.is_file():
-        return StartWeights(spec, str(local.resolve()), True, f"local checkpoint {local}")
+        return StartWeights(spec, str(local.resolve()), f"local checkpoint {local}")
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
     if spec not in GITHUB_ASSETS_NAMES:
@@ -62,7 +66,6 @@ def _pretrained(name: str, weights_dir: Path, starter: Path | None) -> StartWeig
             return StartWeights(
                 name,
                 str(starter.resolve()),
-                True,
                 f"{name} unreachable, starter model {starter}",
                 kind="starter",
             )
@@ -72,10 +75,10 @@ def _pretrained(name: str, weights_dir: Path, starter: Path | None) -> StartWeig
             "RANDOM initial weights", name, reason, fallback,
         )  # fmt: skip
         return StartWeights(
-            name, fallback, False, f"{name} unreachable, fell back to {fallback} (random init)", kind="random"
+            name, fallback, f"{name} unreachable, fell back to {fallback} (random init)", kind="random"
         )
     log.info("starting from COCO-pretrained %s (%s)", name, path)
-    return StartWeights(name, str(path), True, f"pretrained {name} (COCO)", kind="coco")
+    return StartWeights(name, str(path), f"pretrained {name} (COCO)", kind="coco")
 
 
 def _from_registry(spec: str, registry) -> StartWeights:
@@ -89,7 +92,7 @@ def _from_registry(spec: str, registry) -> StartWeights:
         raise FileNotFoundError(f"registry version {info.version} has no best.pt")
     log.info("starting from registry version %s (%s)", info.version, ref)
     return StartWeights(
-        spec, str(best), True, f"registry {info.version}", registry_version=info.version, kind="registry"
+        spec, str(best), f"registry {info.version}", registry_version=info.version, kind="registry"
     )
 
 

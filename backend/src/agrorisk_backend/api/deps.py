@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, File, Form, Request, Security, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Security, UploadFile
 from fastapi.security import APIKeyHeader
+from fastapi.types import DecoratedCallable
 from pydantic import SecretStr
 
+from agrorisk_backend.api.errors import error_responses
 from agrorisk_backend.errors import ApiError
+from agrorisk_backend.services.drift_reports import DriftReports
 from agrorisk_backend.services.feedback_store import FeedbackStore
 from agrorisk_backend.services.jobs import JobManager
 from agrorisk_backend.services.metrics import BackendMetrics
@@ -42,6 +46,7 @@ class Services:
     jobs: JobManager
     feedback: FeedbackStore
     models: ModelCatalog
+    drift: DriftReports
     metrics: BackendMetrics
 
 
@@ -80,6 +85,27 @@ def photo_upload(field: str) -> dict:
     alone says only "bytes"), so clients and schemathesis know to send photos."""
     encoding = {field: {"contentType": ", ".join(sorted(ACCEPTED_MIME_TYPES))}}
     return {"requestBody": {"content": {"multipart/form-data": {"encoding": encoding}}}}
+
+
+def photo_route(
+    router: APIRouter,
+    path: str,
+    response_model: type,
+    summary: str,
+    *,
+    errors: tuple[int, ...] = (413, 415),
+    **options: Any,
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """`router.post(path)` of a route that takes one photo (`CheckedUpload`), its upload and its
+    error answers documented."""
+    return router.post(
+        path,
+        response_model=response_model,
+        summary=summary,
+        responses=error_responses(*errors),
+        openapi_extra=photo_upload("file"),
+        **options,
+    )
 
 
 def crop_hint(

@@ -53,29 +53,14 @@ class RiskCard(BaseModel):
 
     @classmethod
     def from_risk(cls, risk: Risk, catalog: Catalog) -> RiskCard:
-        return cls(
-            id=risk.id,
-            known=True,
-            crop=risk.crop,
-            crop_name_uk=risk.crop_name_uk,
-            crop_name_en=risk.crop_name_en,
-            risk_type=risk.risk_type.value,
-            name_uk=risk.name_uk,
-            name_en=risk.name_en,
-            latin_name=risk.latin_name,
-            plant_part=risk.plant_part,
-            symptoms_uk=risk.symptoms_uk,
-            guidance=Guidance(
-                control_agrotechnical=risk.control_agrotechnical,
-                control_biological=risk.control_biological,
-                control_chemical=risk.control_chemical,
-                economic_threshold=risk.economic_threshold,
-                bbch=risk.bbch,
-                source=risk.source,
-            ),
-            has_guidance=risk.has_guidance,
-            look_alikes=[_look_alike(name, catalog) for name in risk.look_alikes],
-        )
+        """The card of a catalog risk: every field but these four is the risk's attribute of that name."""
+        own = {
+            "known": True,
+            "risk_type": risk.risk_type.value,
+            "guidance": Guidance.model_validate(risk, from_attributes=True),
+            "look_alikes": [_look_alike(name, catalog) for name in risk.look_alikes],
+        }
+        return cls(**{name: getattr(risk, name) for name in cls.model_fields if name not in own}, **own)
 
     @classmethod
     def for_id(cls, risk_id: str, catalog: Catalog) -> RiskCard:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -14,58 +15,34 @@ _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 class BackendMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "agrorisk_http_requests",
-            "HTTP requests by route and status",
-            ["route", "status"],
-            registry=self.registry,
+        counter = functools.partial(Counter, registry=self.registry)
+        gauge = functools.partial(Gauge, registry=self.registry)
+        latency = functools.partial(Histogram, buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.requests = counter(
+            "agrorisk_http_requests", "HTTP requests by route and status", ["route", "status"]
         )
-        self.request_seconds = Histogram(
-            "agrorisk_http_request_seconds",
-            "HTTP request time",
-            ["route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+        self.request_seconds = latency("agrorisk_http_request_seconds", "HTTP request time", ["route"])
+        self.predictions = counter(
+            "agrorisk_predictions", "Predictions by source and outcome", ["source", "outcome"]
         )
-        self.predictions = Counter(
-            "agrorisk_predictions",
-            "Predictions by source and outcome",
-            ["source", "outcome"],
-            registry=self.registry,
-        )
-        self.prediction_seconds = Histogram(
-            "agrorisk_prediction_seconds",
-            "Recogniser latency",
-            ["source"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.detections = Counter(
-            "agrorisk_detections", "Detected risks by source", ["source"], registry=self.registry
-        )
-        self.cost_usd = Counter(
-            "agrorisk_cost_usd", "Money spent on paid recognisers", ["source"], registry=self.registry
-        )
-        self.rejected_uploads = Counter(
-            "agrorisk_rejected_uploads", "Uploads refused, by reason", ["kind"], registry=self.registry
-        )
+        self.prediction_seconds = latency("agrorisk_prediction_seconds", "Recogniser latency", ["source"])
+        self.detections = counter("agrorisk_detections", "Detected risks by source", ["source"])
+        self.cost_usd = counter("agrorisk_cost_usd", "Money spent on paid recognisers", ["source"])
+        self.rejected_uploads = counter("agrorisk_rejected_uploads", "Uploads refused, by reason", ["kind"])
         self.agreement = Histogram(
             "agrorisk_compare_agreement",
             "Agreement of local model and Gemini",
             buckets=(0, 0.25, 0.5, 0.75, 1),
             registry=self.registry,
         )
-        self.jobs_running = Gauge("agrorisk_jobs_running", "Batch jobs in progress", registry=self.registry)
-        self.gemini_breaker_open = Gauge(
-            "agrorisk_gemini_breaker_open",
-            "1 while Gemini's circuit breaker refuses calls",
-            registry=self.registry,
+        self.jobs_running = gauge("agrorisk_jobs_running", "Batch jobs in progress")
+        self.gemini_breaker_open = gauge(
+            "agrorisk_gemini_breaker_open", "1 while Gemini's circuit breaker refuses calls"
         )
-        self.model_info = Gauge(
+        self.model_info = gauge(
             "agrorisk_model_info",
             "The model version that answered last, per source (value 1)",
             ["source", "version"],
-            registry=self.registry,
         )
         self._versions: dict[str, str] = {}
 

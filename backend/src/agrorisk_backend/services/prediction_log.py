@@ -42,13 +42,9 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "i
 class PredictionLog(ABC):
     """Where the answers about each photo are recorded; `record` never fails a request."""
 
-    def __init__(self, log_images: bool):
+    def __init__(self, log_images: bool, location: str):
         self.log_images = log_images
-
-    @property
-    @abstractmethod
-    def location(self) -> str:
-        """Where the log lives, for people (no secrets)."""
+        self.location = location  # where the log lives, for people (no secrets)
 
     async def record(
         self,
@@ -101,13 +97,9 @@ class FolderPredictionLog(PredictionLog):
     """Appends records to the day's JSONL file; safe for concurrent requests of one process."""
 
     def __init__(self, directory: Path, log_images: bool = True):
-        super().__init__(log_images)
+        super().__init__(log_images, f"folder {directory}")
         self.directory = directory
         self._lock = asyncio.Lock()
-
-    @property
-    def location(self) -> str:
-        return f"folder {self.directory}"
 
     async def _save(
         self, now: datetime, records: list[dict[str, Any]], image_path: str | None, image: bytes
@@ -135,13 +127,9 @@ class ObjectPredictionLog(PredictionLog):
     """One object per record in a bucket that several backend replicas write at once."""
 
     def __init__(self, bucket: ObjectStore, log_images: bool = True, prefix: str = OBJECT_PREFIX):
-        super().__init__(log_images)
+        super().__init__(log_images, f"{bucket.location}/{prefix}")
         self.bucket = bucket
         self.prefix = prefix
-
-    @property
-    def location(self) -> str:
-        return f"{self.bucket.location}/{self.prefix}"
 
     async def _save(
         self, now: datetime, records: list[dict[str, Any]], image_path: str | None, image: bytes

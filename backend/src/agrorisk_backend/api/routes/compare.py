@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_upload
-from agrorisk_backend.api.errors import error_responses
+from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_route
 from agrorisk_backend.api.schemas import CompareResult
 
 router = APIRouter(prefix="/v1", tags=["recognise"])
 
 
-@router.post(
-    "/compare",
-    response_model=CompareResult,
-    summary="Compare the local model with Gemini",
-    responses=error_responses(413, 415),
-    openapi_extra=photo_upload("file"),
-)
+@photo_route(router, "/compare", CompareResult, "Compare the local model with Gemini")
 async def compare(image: CheckedUpload, services: ServicesDep, crop: CropHint) -> CompareResult:
     """Both recognisers concurrently (one failing leaves the other's answer), boxes matched by IoU,
     an agreement score, the risks only one side found, a card per risk, and one verdict over both.

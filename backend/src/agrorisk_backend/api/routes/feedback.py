@@ -6,21 +6,20 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Form
 
-from agrorisk_backend.api.deps import CheckedUpload, ServicesDep, photo_upload, require_same_origin
-from agrorisk_backend.api.errors import error_responses
+from agrorisk_backend.api.deps import CheckedUpload, ServicesDep, photo_route, require_same_origin
 from agrorisk_backend.errors import ApiError
 from agrorisk_backend.services.feedback_store import FeedbackIn, FeedbackRecord
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 
-@router.post(
+@photo_route(
+    router,
     "/feedback",
-    response_model=FeedbackRecord,
+    FeedbackRecord,
+    "Give feedback on a result",
+    errors=(403, 413, 415, 503),
     status_code=201,
-    summary="Give feedback on a result",
-    responses=error_responses(403, 413, 415, 503),
-    openapi_extra=photo_upload("file"),
     dependencies=[Depends(require_same_origin)],
 )
 async def feedback(

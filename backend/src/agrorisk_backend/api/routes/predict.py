@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_upload
-from agrorisk_backend.api.errors import error_responses
+from agrorisk_backend.api.deps import CheckedUpload, CropHint, ServicesDep, photo_route
 from agrorisk_backend.api.schemas import PredictionResult
 
 router = APIRouter(prefix="/v1", tags=["recognise"])
 
 
-@router.post(
-    "/predict",
-    response_model=PredictionResult,
-    summary="Recognise risks with the local model",
-    responses=error_responses(413, 415),
-    openapi_extra=photo_upload("file"),
-)
+@photo_route(router, "/predict", PredictionResult, "Recognise risks with the local model")
 async def predict(image: CheckedUpload, services: ServicesDep, crop: CropHint) -> PredictionResult:
     """Detections with risk names, guidance cards, latency and model version, and the `verdict`
     (risks_found, no_risk_found, unsure, unavailable) with its uk/en message. A down model server

@@ -70,7 +70,7 @@ def crawled_images(context: dg.AssetExecutionContext, flow: FlowResource) -> dg.
 
         # The crawler's Settings give defaults as Field's first positional argument, which type
         # checkers do not read as a default (they need `default=`).
-        crawler = CrawlerSettings(download_dir=settings.pool_dir, max_per_risk=settings.max_per_risk)  # pyright: ignore[reportCallIssue]
+        crawler = CrawlerSettings(download_dir=settings.manifest.parent, max_per_risk=settings.max_per_risk)  # pyright: ignore[reportCallIssue]
         collection = ImageCollection(crawler.images_dir, crawler.manifest_path, crawler.phash_threshold)
         added = crawl_risks(catalog.select(ids=risk_ids), crawler, collection).kept()
     elif source == "procedural":
@@ -193,7 +193,7 @@ def dataset_version(
 ) -> dg.MaterializeResult:
     """The YOLO dataset of the risks the photos cover, built from the pool and kept as a version in the
     dataset registry (same content, same version). Frozen test set: one per class set (`frozen_split`)."""
-    from agrorisk_labeling.build import build_dataset
+    from agrorisk_labeling.build import build_with_settings
     from agrorisk_labeling.registry import push_dataset
     from agrorisk_pipeline.frozen_split import freeze
 
@@ -201,15 +201,15 @@ def dataset_version(
     photos = latest_metadata(context, "crawled_images")
     source = photos.get("source", settings.data_source)
     manifest = settings.manifest
-    labeling = label_studio.labeling_settings(manifest)
+    fractions = {"val_fraction": settings.val_fraction, "test_fraction": settings.test_fraction}
+    labeling = label_studio.labeling_settings(manifest).model_copy(
+        update={k: v for k, v in fractions.items() if v is not None}
+    )
     out = settings.work_dir / "dataset"
-    built = build_dataset(
-        manifest, out, _catalog(), risk_ids=photos.get("risk_ids") or settings.risk_ids, seed=labeling.seed,
-        val_fraction=labeling.val_fraction if settings.val_fraction is None else settings.val_fraction,
-        test_fraction=labeling.test_fraction if settings.test_fraction is None else settings.test_fraction,
-        phash_distance=labeling.phash_distance, synthetic_max_share=labeling.synthetic_max_share,
-        on_progress=lambda d, t: report(context, d, t),
-    )  # fmt: skip
+    risk_ids = photos.get("risk_ids") or settings.risk_ids
+    built = build_with_settings(
+        labeling, out, _catalog(), risk_ids=risk_ids, on_progress=lambda d, t: report(context, d, t)
+    )
     datasets = registry.datasets()
     lineage = {"dagster_run_id": context.run.run_id, "source": source, "datasets": photos.get("datasets", "")}
     info = push_dataset(out, lineage, registry=datasets)
