@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agrorisk_devtools.drift_report import publish_drift
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -172,6 +173,13 @@ def test_no_answer_of_any_route_names_a_server_path(
     call("get", history, "/v1/models/v1/history", headers=USER)  # 404: registered without metrics.json
     call("get", history, "/v1/models/v9/history", headers=USER)  # 404
     call("get", history, "/v1/models/v1/history", on=broken_registry, headers=USER)  # 503
+    call("get", "/v1/drift", headers=USER)  # 404: no drift report yet
+    call("get", "/v1/drift/report", headers=USER)  # 404
+    publish_drift(registry_copy)
+    call("get", "/v1/drift", headers=USER)
+    call("get", "/v1/drift/report", headers=USER)
+    store_down = StorageSettings(endpoint="127.0.0.1:9", access_key="a", secret_key="b")
+    call("get", "/v1/drift", on=make_client(storage_settings=store_down, **keys), headers=USER)  # 503
     call("post", "/v1/feedback", files=photo, data={"verdict": "right"}, headers=USER)
     call("post", "/v1/feedback", files=photo, data={"verdict": "maybe"}, headers=USER)  # 422
     call("post", "/v1/feedback", files=photo, data={"verdict": "wrong", "risk_id": "x"}, headers=USER)

@@ -17,6 +17,8 @@ ROUTES = {
     "/v1/risks",
     "/v1/models",
     "/v1/models/{ref}/history",
+    "/v1/drift",
+    "/v1/drift/report",
     "/v1/feedback",
     "/v1/links",
     "/v1/admin/promote",

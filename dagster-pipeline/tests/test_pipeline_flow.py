@@ -6,14 +6,19 @@ sensor request retraining."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
+from agrorisk_common.drift_summary import REPORT_KEY, SUMMARY_KEY, DriftSummary
 from agrorisk_common.prediction_log import append_records
 from agrorisk_devtools.flow_stack import RISKS, flow_resources
 from agrorisk_pipeline.defs.sensors import retrain_on_drift, retrain_on_feedback
 from agrorisk_pipeline.flow import materialize_flow, run_job
 from agrorisk_pipeline.frozen_split import alias_for
+from agrorisk_pipeline.settings import Settings
+from agrorisk_storage import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +85,12 @@ def test_drifted_log_fails_the_drift_check_and_requests_retraining(flow_run, lea
         "not compared: the live answers are of model versions {'v1': 40}, the reference of v2"
     )
     assert report.metadata["reference_settings"].value == "onnxruntime conf 0.25 IoU 0.45 max 100"
+    # Published where the backend's GET /v1/drift and the UI's Models tab read it.
+    store = open_store(res["registry"].storage_settings(), Settings().shared_bucket)
+    summary = DriftSummary.model_validate_json(store.get_bytes(SUMMARY_KEY))
+    assert summary.run_id == drifted.run_id and summary.status == "drift" and summary.has_report
+    assert "brightness" in summary.drifted_columns and summary.reference_model_version == "v2"
+    assert store.get_bytes(REPORT_KEY) == Path(report.metadata["report"].value).read_bytes()
 
 
 def test_retraining_fine_tunes_production_with_replay_and_the_gate_keeps_a_candidate_not_better(flow_run):

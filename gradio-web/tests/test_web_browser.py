@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.procedural import draw_leaf
+from agrorisk_devtools.drift_report import publish_drift
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = pytest.mark.slow
@@ -74,7 +75,8 @@ def test_risk_catalog_tab_finds_a_risk_card(page, web_url):
     page.screenshot(path=str(ARTIFACTS / "catalog.png"), full_page=True)
 
 
-def test_models_and_services_tabs(page, web_url):
+def test_models_and_services_tabs(page, web_url, ray_stack):
+    publish_drift(ray_stack[1])  # the pipeline's latest drift verdict, in the backend's shared store
     page.goto(web_url)
     page.locator("#tab-models-button").click()
     expect(page.locator("#models-summary")).to_contain_text("production")
@@ -83,6 +85,12 @@ def test_models_and_services_tabs(page, web_url):
     expect(page.locator("#curves-note")).to_contain_text("v1: 2 епох / epochs")
     expect(page.locator("#loss-plot")).to_contain_text("train box")
     expect(page.locator("#quality-plot")).to_contain_text("mAP50")
+    expect(page.locator("#drift-summary")).to_contain_text("brightness")
+    report_link = page.locator("#drift-summary a", has_text="Evidently")
+    expect(report_link).to_have_attribute("href", "/drift-report")
+    with page.context.expect_page() as opened:
+        report_link.click()
+    expect(opened.value).to_have_title("Evidently")  # the backend's report, through the UI's own route
     page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
     page.locator("#tab-services-button").click()
     expect(page.locator("#services-links a[data-service=swagger]")).to_have_attribute("href", "/docs")

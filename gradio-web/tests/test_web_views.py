@@ -258,3 +258,27 @@ def test_training_curves_are_split_into_loss_and_quality_series():
         ["v2", "v1"],
         "v2",
     )
+
+
+def test_drift_section_names_the_drifted_features_and_links_the_report_only_when_published():
+    summary = {
+        "status": "drift", "drift_share": 0.3, "drifted_columns": ["brightness", "n_boxes"],
+        "columns": ["brightness", "sharpness", "n_boxes", "top_risk"], "n_reference": 40, "n_current": 35,
+        "reference_model_version": "v3", "created_at": "2026-12-04T02:10:00Z", "has_report": True,
+        "outputs_skipped": None,
+    }  # fmt: skip
+    text = views.drift_summary(summary, "/app/drift-report")
+    assert "⚠ Дрейф / drift" in text and "2 / 4" in text and "`brightness`, `n_boxes`" in text
+    assert "model v3" in text and "2026-12-04 02:10 UTC" in text
+    assert "[Звіт Evidently / Evidently report](/app/drift-report)" in text
+    quiet = views.drift_summary(
+        summary
+        | {"status": "ok", "drifted_columns": [], "has_report": False, "outputs_skipped": "other model"},
+        "/drift-report",
+    )
+    assert (
+        "no drift" in quiet
+        and "Evidently report" not in quiet
+        and "outputs not compared: other model" in quiet
+    )
+    assert "no drift report yet" in views.drift_summary(None, "/drift-report")

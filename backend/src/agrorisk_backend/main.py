@@ -22,6 +22,7 @@ from agrorisk_backend.api.errors import document_request_errors, error_responses
 from agrorisk_backend.api.routes import (
     admin,
     compare,
+    drift,
     feedback,
     gemini,
     health,
@@ -32,6 +33,7 @@ from agrorisk_backend.api.routes import (
     risks,
 )
 from agrorisk_backend.services.detectors import build_gemini_detector, build_local_detector
+from agrorisk_backend.services.drift_reports import DriftReports
 from agrorisk_backend.services.job_store import JobStore
 from agrorisk_backend.services.jobs import JobManager
 from agrorisk_backend.services.metrics import BackendMetrics
@@ -102,7 +104,7 @@ def create_app(
         return response
 
     install_error_handlers(app, metrics)
-    for module in (predict, gemini, compare, jobs, risks, models, feedback, links):
+    for module in (predict, gemini, compare, jobs, risks, models, drift, feedback, links):
         app.include_router(
             module.router, dependencies=[Depends(require_api_key)], responses=error_responses(401)
         )
@@ -159,5 +161,6 @@ def _build_services(
         jobs=jobs,
         feedback=stores.feedback,
         models=ModelCatalog(storage_settings, settings.wandb_url),
+        drift=DriftReports(storage_settings, settings.shared_bucket),
         metrics=metrics,
     )

@@ -8,7 +8,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agrorisk_backend.services.uploads import ImageLimits
-from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_common.settings import (
+    SHARED_BUCKET,
+    AgroRiskSettings,
+    SharedBucket,
+    SharedStore,
+    service_config,
+)
 
 # Every UI behind the nginx gateway, by the path nginx serves it on (docker-compose.yml).
 DEFAULT_LINKS: dict[str, str] = {
@@ -73,16 +79,8 @@ class Settings(AgroRiskSettings):
         description="JSONL prediction log the Dagster drift asset reads; unset: <data_dir>/prediction-log",
     )
     log_images: bool = Field(default=True, description="keep each predicted photo beside the prediction log")
-    shared_store: Literal["local", "s3"] = Field(
-        default="local",
-        description="prediction log and feedback: local folders under data_dir, or s3 (a bucket on the "
-        "AGRORISK_STORAGE_ endpoint that every replica shares)",
-    )
-    shared_bucket: str = Field(
-        default="agrorisk-shared",
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-        description="bucket of the prediction log and feedback when shared_store is s3",
-    )
+    shared_store: SharedStore = "local"
+    shared_bucket: SharedBucket = SHARED_BUCKET
 
     jobs_max_images: int = Field(default=500, gt=0)
     jobs_concurrency: int = Field(default=4, gt=0)

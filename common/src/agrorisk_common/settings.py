@@ -7,12 +7,31 @@ import logging
 import os
 import types
 import typing
+from typing import Annotated, Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
+
+SHARED_BUCKET = "agrorisk-shared"
+SharedStore = Annotated[
+    Literal["local", "s3"],
+    Field(
+        description="where the backends keep the prediction log and feedback: local folders, or s3 (one "
+        "bucket on the AGRORISK_STORAGE_ endpoint that every backend replica writes and the pipeline mirrors)"
+    ),
+]
+"""A setting of the backend and the pipeline alike (AGRORISK_BACKEND_/AGRORISK_PIPELINE_SHARED_STORE)."""
+SharedBucket = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="that bucket; the pipeline also publishes the latest drift report there (on the S3 "
+        "endpoint, or under the local registry root without one)",
+    ),
+]
 
 
 def service_config(prefix: str) -> SettingsConfigDict:

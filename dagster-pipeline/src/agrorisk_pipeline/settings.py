@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_common.settings import (
+    SHARED_BUCKET,
+    AgroRiskSettings,
+    SharedBucket,
+    SharedStore,
+    service_config,
+)
 from agrorisk_serving.detector import DetectionParams, Engine
 
 DataSource = Literal["auto", "public", "procedural", "crawler"]
@@ -102,14 +108,8 @@ class Settings(AgroRiskSettings):
         default=Path(".agrorisk/prediction-log"), description="backend JSONL log"
     )
     feedback_dir: Path = Field(default=Path(".agrorisk/feedback"), description="backend feedback store")
-    shared_store: Literal["local", "s3"] = Field(
-        default="local",
-        description="s3: the backends share the prediction log and feedback in a bucket "
-        "(AGRORISK_BACKEND_SHARED_STORE=s3); it is mirrored into the two folders before they are read",
-    )
-    shared_bucket: str = Field(
-        default="agrorisk-shared", description="that bucket (AGRORISK_BACKEND_SHARED_BUCKET)"
-    )
+    shared_store: SharedStore = "local"
+    shared_bucket: SharedBucket = SHARED_BUCKET
     retrain_requests_dir: Path = Field(
         default=Path(".agrorisk/retrain-requests"), description="backend's POST /v1/admin/retrain requests"
     )
@@ -136,10 +136,6 @@ class Settings(AgroRiskSettings):
         )
 
     @property
-    def pool_dir(self) -> Path:
-        """The labelling pool: manifest.csv, images/, labels.jsonl (crawler contract layout)."""
-        return self.work_dir / "pool"
-
-    @property
     def manifest(self) -> Path:
-        return self.pool_dir / "manifest.csv"
+        """The labelling pool's manifest, with images/ and labels.jsonl beside it (crawler contract layout)."""
+        return self.work_dir / "pool" / "manifest.csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402  (analytics must be off before the import)
 from fastapi import FastAPI  # noqa: E402
+from fastapi.responses import HTMLResponse  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from agrorisk_common.annotate import annotate  # noqa: E402
@@ -26,6 +28,8 @@ CSS = """
 .verdict { border-left: 4px solid var(--color-accent); padding: 2px 12px; }
 .verdict p { margin: 4px 0; }
 """
+# The report runs Evidently's scripts: sandboxed (an opaque origin), they never reach this page's state.
+SANDBOX = {"Content-Security-Policy": "sandbox allow-scripts", "X-Content-Type-Options": "nosniff"}
 _EMPTY_COMPARE = (None, None, "", "", [], "", "")
 
 
@@ -125,6 +129,15 @@ def build_demo(settings: Settings) -> gr.Blocks:
             views.curve_frame(epochs, views.QUALITY_SERIES),
         )
 
+    async def load_drift():
+        try:
+            summary = await backend.drift()
+        except BackendError as exc:
+            if exc.status != 404:
+                return f"**Дрейф / Drift:** ⚠ {exc}"
+            summary = None
+        return views.drift_summary(summary, drift_report_href(settings))
+
     async def load_links():
         try:
             links = await backend.links()
@@ -211,6 +224,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
             with gr.Row():
                 loss_plot = _curve_plot("Втрати / Loss", "loss-plot")
                 quality_plot = _curve_plot("Якість на валідації / Validation quality", "quality-plot")
+            drift = gr.Markdown(elem_id="drift-summary")
         with gr.Tab("Сервіси / Services", elem_id="tab-services"):
             links = gr.HTML(elem_id="services-links")
             refresh_links = gr.Button("Оновити стан / Refresh state", elem_id="refresh-links", size="sm")
@@ -237,11 +251,13 @@ def build_demo(settings: Settings) -> gr.Blocks:
         search.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
         crop.change(views.catalog_cards, inputs=[risks_state, search, crop], outputs=catalog_html)
         models_refresh.click(load_models, outputs=[models_summary, models_table, curves_version])
+        models_refresh.click(load_drift, outputs=drift)
         curves_version.change(
             load_history, inputs=curves_version, outputs=[curves_note, loss_plot, quality_plot]
         )
         demo.load(load_catalog, outputs=[risks_state, catalog_html, crop, correct_risk, photo_crop])
         demo.load(load_models, outputs=[models_summary, models_table, curves_version])
+        demo.load(load_drift, outputs=drift)
         demo.load(load_links, outputs=links)
         refresh_links.click(load_links, outputs=links)
     return demo
@@ -267,13 +283,28 @@ def _curve_plot(title: str, elem_id: str) -> gr.LinePlot:
     return gr.LinePlot(x="epoch", y="value", color="series", title=title, elem_id=elem_id)
 
 
+def drift_report_href(settings: Settings) -> str:
+    """Where the browser opens the Evidently report: this app's own `/drift-report`, which fetches
+    it from the backend (whose address the browser may not reach)."""
+    return f"{settings.root_path.rstrip('/')}/drift-report"
+
+
 def create_web_app(settings: Settings) -> FastAPI:
-    """Gradio mounted on a FastAPI app that also answers /healthz (for Docker and the gateway)."""
+    """Gradio mounted on a FastAPI app that also answers /healthz (for Docker and the gateway) and
+    /drift-report (the backend's latest Evidently report)."""
     app = FastAPI(title="AgroRisk web", docs_url=None, redoc_url=None, openapi_url=None)
+    backend = BackendClient(settings)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/drift-report", response_class=HTMLResponse)
+    async def drift_report() -> HTMLResponse:
+        try:
+            return HTMLResponse(await backend.drift_report(), headers=SANDBOX)
+        except BackendError as exc:
+            return HTMLResponse(f"<p>{escape(str(exc))}</p>", status_code=exc.status or 502)
 
     return gr.mount_gradio_app(
         app,

@@ -12,7 +12,12 @@ from agrorisk_web.settings import Settings
 
 
 class BackendError(Exception):
-    """The backend could not answer; the message says why, in Ukrainian and English."""
+    """The backend could not answer; the message says why, in Ukrainian and English. `status` is the
+    HTTP status of a refusal (None when the backend did not answer at all)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class BackendClient:
@@ -45,10 +50,21 @@ class BackendClient:
     async def links(self) -> dict[str, str]:
         return await self._call("GET", "/v1/links")
 
+    async def drift(self) -> dict[str, Any]:
+        """The latest drift verdict; a `BackendError` with `status` 404 before the first report."""
+        return await self._call("GET", "/v1/drift")
+
+    async def drift_report(self) -> bytes:
+        """Evidently's HTML report of the latest drift run."""
+        return (await self._request("GET", "/v1/drift/report")).content
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self._request(method, path, **kwargs)).json()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
@@ -61,9 +77,10 @@ class BackendClient:
             ) from None
         if response.status_code >= 400:
             raise BackendError(
-                f"Бекенд відмовив / the backend refused ({response.status_code}): {_detail(response)}"
+                f"Бекенд відмовив / the backend refused ({response.status_code}): {_detail(response)}",
+                status=response.status_code,
             )
-        return response.json()
+        return response
 
 
 def _detail(response: httpx.Response) -> str:

@@ -302,6 +302,36 @@ SERVICE_NAMES = {
 }
 
 
+DRIFT_STATUS = {
+    "ok": "✅ Дрейфу немає / no drift",
+    "drift": "⚠ Дрейф / drift",
+    "insufficient_data": "… Замало відповідей для висновку / too few answers for a verdict",
+}
+
+
+def drift_summary(summary: dict[str, Any] | None, report_href: str) -> str:
+    """The Models tab's drift section: the last verdict, what drifted, and the Evidently report link."""
+    if summary is None:
+        return (
+            "**Дрейф / Drift:** звіту ще немає / no drift report yet "
+            "(the pipeline's `monitoring` job publishes one)"
+        )
+    drifted = ", ".join(f"`{c}`" for c in summary["drifted_columns"]) or "—"
+    lines = [
+        f"**Дрейф / Drift: {DRIFT_STATUS.get(summary['status'], summary['status'])}** — "
+        f"{len(summary['drifted_columns'])} / {len(summary['columns'])} ознак / features "
+        f"(поріг / threshold {summary['drift_share']:.0%}): {drifted}",
+        f"Еталон / reference: {summary['n_reference']} фото моделі / photos of model "
+        f"{summary.get('reference_model_version') or '?'}; поточні / current: {summary['n_current']} "
+        f"відповідей / answers; {summary['created_at'][:16].replace('T', ' ')} UTC",
+    ]
+    if summary.get("outputs_skipped"):
+        lines.append(f"Виходи моделі не порівнювались / outputs not compared: {summary['outputs_skipped']}")
+    if summary.get("has_report"):
+        lines.append(f"[Звіт Evidently / Evidently report]({report_href})")
+    return "\n\n".join(lines)
+
+
 STATE_MARKS = {
     True: ("up", "● працює / up"),
     False: ("down", "○ не відповідає / down"),

@@ -7,6 +7,7 @@ from agrorisk_storage.object_store import ObjectStore
 from agrorisk_storage.registry import DatasetRegistry, ModelRegistry, VersionRegistry, open_registry
 from agrorisk_storage.s3_store import S3ObjectStore
 from agrorisk_storage.settings import StorageSettings
+from agrorisk_storage.stores import open_store
 
 __all__ = [
     "DatasetRegistry",
@@ -20,4 +21,5 @@ __all__ = [
     "VersionInfo",
     "VersionRegistry",
     "open_registry",
+    "open_store",
 ]

@@ -26,7 +26,6 @@ from typing import Any, ClassVar, Self
 from pydantic import ValidationError
 
 from agrorisk_storage.errors import ObjectMissing, RegistryError
-from agrorisk_storage.local_store import LocalObjectStore
 from agrorisk_storage.manifest import (
     ALIASES,
     CLAIMS,
@@ -48,8 +47,8 @@ from agrorisk_storage.manifest import (
     version_name,
 )
 from agrorisk_storage.object_store import ObjectStore
-from agrorisk_storage.s3_store import S3ObjectStore
 from agrorisk_storage.settings import StorageSettings
+from agrorisk_storage.stores import open_store
 
 Progress = Callable[[str, int], None]
 """Called with (file name, bytes) after each file is uploaded or pulled."""
@@ -70,13 +69,7 @@ class VersionRegistry:
     @classmethod
     def from_settings(cls, settings: StorageSettings) -> Self:
         """The S3/MinIO backend when `settings.endpoint` is set, else the local folder `local_root`."""
-        bucket = cls.bucket_name(settings)
-        store: ObjectStore = (
-            S3ObjectStore.from_settings(settings, bucket)
-            if settings.uses_s3
-            else LocalObjectStore(settings.local_root, bucket)
-        )
-        return cls(store, settings.cache_dir)
+        return cls(open_store(settings, cls.bucket_name(settings)), settings.cache_dir)
 
     @staticmethod
     def bucket_name(settings: StorageSettings) -> str:

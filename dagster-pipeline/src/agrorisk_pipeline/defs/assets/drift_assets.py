@@ -15,16 +15,19 @@ GROUP = "monitoring"
 def drift_report(
     context: dg.AssetExecutionContext, flow: FlowResource, registry: RegistryResource
 ) -> dg.MaterializeResult:
-    """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here.
+    """Evidently drift report: per-feature drift and the dataset-drift verdict; HTML linked here and
+    published to the shared bucket, where the backend (`GET /v1/drift`) and the UI's Models tab read it.
     Output features are compared only when the live answers come from the reference's model version
     and serving settings; otherwise the report says why and compares the input features alone."""
     from agrorisk_common.prediction_log import LOCAL_SOURCES, read_records
     from agrorisk_pipeline.drift import comparable_records, compute_drift, read_reference_info, records_frame
+    from agrorisk_pipeline.drift_publish import drift_summary, publish_drift
     from agrorisk_pipeline.metrics_push import push_drift
     from agrorisk_pipeline.shared_store import mirror_if_shared
+    from agrorisk_storage import open_store
 
-    settings = flow.settings()
-    mirror_if_shared(settings, registry.storage_settings())
+    settings, storage = flow.settings(), registry.storage_settings()
+    mirror_if_shared(settings, storage)
     reference_file = Path(latest_metadata(context, "batch_inference")["reference"])
     reference = records_frame(read_records([reference_file]))
     # The reference is the production model's answers: compare the local model's logged answers with it.
@@ -45,6 +48,9 @@ def drift_report(
                      len(result.columns), result.html_path)  # fmt: skip
     if settings.pushgateway_url:
         push_drift(settings.pushgateway_url, result)
+    summary = drift_summary(result, context.run.run_id, info.model_version if info else None)
+    html = Path(result.html_path) if result.html_path else None
+    published = publish_drift(open_store(storage, settings.shared_bucket), summary, html)
     return dg.MaterializeResult(
         metadata={
             "status": result.status,
@@ -60,5 +66,6 @@ def drift_report(
             "columns": dg.MetadataValue.md(result.to_markdown()),
             "report": dg.MetadataValue.path(result.html_path or ""),
             "summary": dg.MetadataValue.path(result.summary_path or ""),
+            "published": published,  # what GET /v1/drift and the UI's Models tab show
         }
     )
