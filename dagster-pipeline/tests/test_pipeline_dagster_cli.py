@@ -97,6 +97,7 @@ def test_dagster_dev_loads_every_asset_check_sensor_and_schedule(tmp_path):
             "retrain_on_drift",
             "retrain_on_feedback",
             "retrain_on_request",
+            "wandb_sync_when_configured",
         }
         assert {s["name"] for s in repo["schedules"]} == {"nightly_monitoring"}
     finally:
