@@ -4,6 +4,7 @@ error line with exit code 1, never a traceback."""
 from __future__ import annotations
 
 from contextlib import ContextDecorator
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -11,6 +12,11 @@ from rich.console import Console
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+HostOption = Annotated[
+    str | None, typer.Option(help="Interface to listen on (default: the service's HOST setting).")
+]
+"""The `--host` of every service's `serve` command."""
 
 
 def cli_app(help: str) -> typer.Typer:

@@ -6,29 +6,21 @@ import os
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from agrorisk_common.cli import fail, one_line
-from agrorisk_common.logging import configure_logging
+from agrorisk_common.cli import HostOption, cli_app, one_line_errors
 from agrorisk_web.settings import Settings
 
-app = typer.Typer(
-    help="AgroRisk web UI (Gradio): upload a photo and compare Gemini with the local model side by side, "
+app = cli_app(
+    "AgroRisk web UI (Gradio): upload a photo and compare Gemini with the local model side by side, "
     "browse the risk catalog, model versions and service links. Talks to the backend over HTTP only; "
-    "settings come from AGRORISK_WEB_* (see the README).",
-    no_args_is_help=True,
-    add_completion=False,
+    "settings come from AGRORISK_WEB_* (see the README)."
 )
 
 
-@app.callback()
-def main() -> None:
-    """AgroRisk web UI."""
-
-
 @app.command()
+@one_line_errors()  # bad settings
 def serve(
-    host: Annotated[str | None, typer.Option(help="interface to listen on (default from settings)")] = None,
+    host: HostOption = None,
     port: Annotated[int | None, typer.Option(help="port to listen on (default from settings: 7860)")] = None,
     backend_url: Annotated[
         str | None,
@@ -37,14 +29,10 @@ def serve(
 ) -> None:
     """Serve the UI (Compare, Risk catalog, Models and Services tabs)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    configure_logging()
     overrides = {
         k: v for k, v in {"host": host, "port": port, "backend_url": backend_url}.items() if v is not None
     }
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        raise fail(one_line(exc)) from None
+    settings = Settings(**overrides)
     import uvicorn
 
     from agrorisk_web.app import create_web_app
