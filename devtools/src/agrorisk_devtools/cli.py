@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -147,7 +146,7 @@ def bench_backend(
     The stack: Ray Serve with a two-epoch smoke model, the Gemini stand-in and the backend, plus a
     second backend whose Gemini is unreachable (compares there must still bring the local result).
     """
-    from agrorisk_backend.bench import BenchError, run_bench, summary
+    from agrorisk_backend.cli import bench
     from agrorisk_devtools.backend_stack import StackError, bench_stack
 
     configure_logging("WARNING")
@@ -156,14 +155,11 @@ def bench_backend(
     try:
         with (
             tempfile.TemporaryDirectory(prefix="agrorisk-bench-") as work,
-            bench_stack(Path(work), names) as urls,
+            bench_stack(Path(work), names) as (url, gemini_down_url),
         ):
-            result = asyncio.run(run_bench(out_file, requests, concurrency, *urls))
-    except (StackError, BenchError) as exc:  # a stack error keeps the failing server's log tail
+            bench(url, out_file, requests, concurrency, gemini_down_url)  # the backend's own command
+    except StackError as exc:  # it keeps the failing server's log tail
         raise fail(str(exc)) from None
-    out.print(summary(result, out_file), highlight=False)
-    if result.errors:
-        raise typer.Exit(1)
 
 
 @app.command("bench-crawler")
