@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
-from agrorisk_devtools.smoke_model import train_smoke_model
-from agrorisk_serving.drawn import draw_sample
+from agrorisk_devtools.smoke_model import push_smoke_model
+from agrorisk_serving.drawn import drawn_jpegs
 from agrorisk_storage import ModelRegistry, StorageSettings
-
-
-def jpeg(image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -28,20 +20,16 @@ def class_names() -> list[str]:
 
 @pytest.fixture(scope="session")
 def model_registry(tmp_path_factory, class_names) -> tuple[StorageSettings, dict[str, Path]]:
-    """v1 of a one-epoch YOLO11 (real training and ONNX export), promoted to production."""
+    """v1 of a one-epoch YOLO11 (real training and ONNX export), promoted to production, and its files."""
     root = tmp_path_factory.mktemp("ray-model")
-    files = train_smoke_model(root / "train", class_names, imgsz=64)
     storage = StorageSettings(local_root=root / "registry", cache_dir=root / "cache")
-    registry = ModelRegistry.from_settings(storage)
-    registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "tests"})
-    registry.promote("v1", "production")
-    return storage, files
+    version = push_smoke_model(storage, class_names, creator="tests")
+    return storage, {f.name: f for f in ModelRegistry.from_settings(storage).pull(version).iterdir()}
 
 
 @pytest.fixture(scope="session")
 def sample_images() -> list[bytes]:
-    rng = np.random.default_rng(7)
-    return [jpeg(draw_sample(i % 2, rng, size)[0]) for i, size in enumerate([(96, 80), (160, 90), (70, 120)])]
+    return drawn_jpegs([(96, 80), (160, 90), (70, 120)], seed=7)
 
 
 SERVE_OVERRIDES = dict(

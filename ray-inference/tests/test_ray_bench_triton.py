@@ -9,27 +9,17 @@ import pytest
 
 from agrorisk_common.detection import match_by_iou
 from agrorisk_common.images import decode_image
-from agrorisk_common.ports import free_port
-from agrorisk_ray.bench_triton import TritonProcess, TritonUnavailable, settings_env
+from agrorisk_ray.bench_triton import TritonProcess, TritonUnavailable, settings_env, triton_environment
+from agrorisk_ray.settings import Settings
 from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.triton_client import TritonDetectorClient
 
 
 def triton_env(storage, **overrides: str) -> tuple[dict[str, str], int]:
-    http_port = free_port()
-    env = {
-        **settings_env("AGRORISK_STORAGE_", storage),
-        "AGRORISK_TRITON_HOST": "127.0.0.1",
-        "AGRORISK_TRITON_HTTP_PORT": str(http_port),
-        "AGRORISK_TRITON_GRPC_PORT": str(free_port()),
-        "AGRORISK_TRITON_METRICS_PORT": str(free_port()),
-        "AGRORISK_TRITON_RELOAD_INTERVAL_S": "0",
-        "AGRORISK_TRITON_INSTANCES": "1",
-        "AGRORISK_TRITON_CONF_THRESHOLD": "0.001",
-        **overrides,
-    }
-    return env, http_port
+    env, http_port = triton_environment(Settings(conf_threshold=0.001))
+    storage_env = settings_env("AGRORISK_STORAGE_", storage)
+    return {**storage_env, **env, "AGRORISK_TRITON_INSTANCES": "1", **overrides}, http_port
 
 
 def assert_group_gone(pid: int) -> None:

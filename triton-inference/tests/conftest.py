@@ -5,40 +5,30 @@ One PyTriton server per machine at a time: every Triton test shares this one ses
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
-from agrorisk_devtools.smoke_model import train_smoke_model
-from agrorisk_serving.drawn import draw_sample
+from agrorisk_devtools.smoke_model import push_smoke_model
+from agrorisk_serving.drawn import drawn_jpegs
 from agrorisk_storage import ModelRegistry, StorageSettings
 
 
 @pytest.fixture(scope="session")
 def triton_model_registry(tmp_path_factory):
-    """v1 of a one-epoch YOLO11 (real training and ONNX export), promoted to production."""
+    """v1 of a one-epoch YOLO11 (real training and ONNX export), promoted to production, its files and
+    class names."""
     root = tmp_path_factory.mktemp("triton-model")
     class_names = [risk.id for risk in load_catalog()][:2]
-    files = train_smoke_model(root / "train", class_names, imgsz=64)
     storage = StorageSettings(local_root=root / "registry", cache_dir=root / "cache")
-    registry = ModelRegistry.from_settings(storage)
-    registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "tests"})
-    registry.promote("v1", "production")
+    version = push_smoke_model(storage, class_names, creator="tests")
+    files = {f.name: f for f in ModelRegistry.from_settings(storage).pull(version).iterdir()}
     return storage, files, class_names
 
 
 @pytest.fixture(scope="session")
 def triton_images() -> list[bytes]:
-    rng = np.random.default_rng(11)
-    images = []
-    for i, size in enumerate([(96, 80), (150, 100), (64, 128)]):
-        buffer = io.BytesIO()
-        draw_sample(i % 2, rng, size)[0].save(buffer, format="JPEG", quality=90)
-        images.append(buffer.getvalue())
-    return images
+    return drawn_jpegs([(96, 80), (150, 100), (64, 128)], seed=11)
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,8 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as pb
 from typer.testing import CliRunner
 
+from agrorisk_devtools.backend_stack import storage_env
 from agrorisk_triton.cli import app
-
-
-def storage_env(storage) -> dict[str, str]:
-    return {
-        "AGRORISK_STORAGE_LOCAL_ROOT": str(storage.local_root),
-        "AGRORISK_STORAGE_CACHE_DIR": str(storage.cache_dir),
-    }
 
 
 def parse(path) -> pb.ModelConfig:
@@ -24,7 +18,12 @@ def parse(path) -> pb.ModelConfig:
 
 def test_repo_command_writes_onnx_and_python_backend_models(triton_model_registry, tmp_path):
     storage, files, class_names = triton_model_registry
-    env = {**storage_env(storage), "AGRORISK_TRITON_INSTANCES": "3", "AGRORISK_TRITON_MAX_BATCH_SIZE": "16"}
+    env = {
+        **storage_env(storage),
+        "AGRORISK_TRITON_INSTANCES": "3",
+        "AGRORISK_TRITON_MAX_BATCH_SIZE": "16",
+        "AGRORISK_TRITON_MAX_QUEUE_DELAY_US": "1500",
+    }
     result = CliRunner().invoke(app, ["repo", "--version", "production", "--out", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output
     assert "v1" in result.output
@@ -35,7 +34,7 @@ def test_repo_command_writes_onnx_and_python_backend_models(triton_model_registr
     assert list(onnx.output[0].dims) == [4 + len(class_names), -1]
     assert onnx.version_policy.latest.num_versions == 1
     assert onnx.instance_group[0].count == 3 and onnx.instance_group[0].kind == pb.ModelInstanceGroup.KIND_CPU
-    assert onnx.dynamic_batching.max_queue_delay_microseconds > 0
+    assert onnx.dynamic_batching.max_queue_delay_microseconds == 1500
     assert (tmp_path / "agrorisk_onnx" / "1" / "model.onnx").read_bytes() == files["best.onnx"].read_bytes()
 
     detector = parse(tmp_path / "agrorisk_detector" / "config.pbtxt")

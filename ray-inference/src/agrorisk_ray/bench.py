@@ -9,7 +9,6 @@ serve`), both called over HTTP by their clients.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import statistics
 import time
@@ -22,10 +21,10 @@ from pydantic import BaseModel
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.ports import free_port
-from agrorisk_ray.bench_triton import TritonProcess, settings_env
+from agrorisk_ray.bench_triton import TritonProcess, settings_env, triton_environment
 from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
-from agrorisk_serving.drawn import draw_sample
 from agrorisk_serving.model_source import ModelVersion
+from agrorisk_serving.stage_bench import square_jpeg
 from agrorisk_serving.triton_client import TritonDetectorClient
 
 Predict = Callable[[bytes], Awaitable[Prediction]]
@@ -72,24 +71,14 @@ class BenchReport(BaseModel):
         ]
 
 
-def sample_images(count: int, size: tuple[int, int] = (640, 480), seed: int = 0) -> list[bytes]:
-    """JPEG photos drawn like the smoke model's training data, at a camera-like size."""
-    rng = np.random.default_rng(seed)
-    images = []
-    for i in range(count):
-        buffer = io.BytesIO()
-        draw_sample(i, rng, size)[0].save(buffer, format="JPEG", quality=90)
-        images.append(buffer.getvalue())
-    return images
-
-
-def load_images(folder: Path, limit: int) -> list[bytes]:
+def load_images(folder: Path, limit: int, size: int | None = None) -> list[bytes]:
+    """The first `limit` photos of `folder` (by name), as they are or re-encoded as size x size JPEGs."""
     files = sorted(
         p for p in Path(folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"}
     )
     if not files:
         raise ValueError(f"no .jpg/.png/.webp images in {folder}")
-    return [p.read_bytes() for p in files[:limit]]
+    return [square_jpeg(p, size) if size else p.read_bytes() for p in files[:limit]]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -198,19 +187,12 @@ def run_benchmark(
     ray_settings,
     triton: bool = True,
     progress=None,
-    bare_params: DetectionParams | None = None,
 ) -> BenchReport:
     """Bare ONNX Runtime, then Ray Serve, then Triton (each started, loaded, stopped in turn)."""
     from agrorisk_ray import server
     from agrorisk_serving.ray_client import RayDetectorClient
 
-    bare_params = bare_params or DetectionParams(
-        ray_settings.conf_threshold,
-        ray_settings.iou_threshold,
-        ray_settings.max_detections,
-        intra_op_threads=0,
-        device=ray_settings.device,
-    )
+    bare_params = ray_settings.detection_params  # the replicas' threads, thresholds and device
     results = asyncio.run(_load_all("bare", BareOnnx(model, bare_params), images, levels, requests, progress))
 
     ports = ("port", "metrics_port", "haproxy_stats_port", "haproxy_metrics_port", "fallback_proxy_port")
@@ -223,18 +205,7 @@ def run_benchmark(
 
     triton_env = None
     if triton:
-        http_port = free_port()
-        triton_env = {
-            "AGRORISK_TRITON_HOST": "127.0.0.1",
-            "AGRORISK_TRITON_HTTP_PORT": str(http_port),
-            "AGRORISK_TRITON_GRPC_PORT": str(free_port()),
-            "AGRORISK_TRITON_METRICS_PORT": str(free_port()),
-            "AGRORISK_TRITON_RELOAD_INTERVAL_S": "0",
-            "AGRORISK_TRITON_MODEL_ALIAS": ray_settings.model_alias,
-            "AGRORISK_TRITON_CONF_THRESHOLD": str(ray_settings.conf_threshold),
-            "AGRORISK_TRITON_IOU_THRESHOLD": str(ray_settings.iou_threshold),
-            "AGRORISK_TRITON_MAX_DETECTIONS": str(ray_settings.max_detections),
-        }
+        triton_env, http_port = triton_environment(ray_settings)
         task = progress.add_task("triton: starting", total=None) if progress else None
         with TritonProcess({**settings_env("AGRORISK_STORAGE_", storage), **triton_env}, http_port) as server:
             if progress:

@@ -19,6 +19,7 @@ from pathlib import Path
 import tritonclient.http as triton_http
 from pydantic import BaseModel, SecretStr
 
+from agrorisk_common.ports import free_port
 from agrorisk_serving.triton_tensors import MODEL_NAME
 
 
@@ -50,6 +51,25 @@ def settings_env(prefix: str, settings: BaseModel) -> dict[str, str]:
             value = str(value).lower()
         env[f"{prefix}{name.upper()}"] = str(value)
     return env
+
+
+def triton_environment(ray_settings) -> tuple[dict[str, str], int]:
+    """AGRORISK_TRITON_* for `agrorisk-triton serve` on free loopback ports, with the Ray settings'
+    alias, thresholds and ONNX Runtime threads and no hot reload; and its HTTP port."""
+    http_port = free_port()
+    env = {
+        "AGRORISK_TRITON_HOST": "127.0.0.1",
+        "AGRORISK_TRITON_HTTP_PORT": str(http_port),
+        "AGRORISK_TRITON_GRPC_PORT": str(free_port()),
+        "AGRORISK_TRITON_METRICS_PORT": str(free_port()),
+        "AGRORISK_TRITON_RELOAD_INTERVAL_S": "0",
+        "AGRORISK_TRITON_MODEL_ALIAS": ray_settings.model_alias,
+        "AGRORISK_TRITON_CONF_THRESHOLD": str(ray_settings.conf_threshold),
+        "AGRORISK_TRITON_IOU_THRESHOLD": str(ray_settings.iou_threshold),
+        "AGRORISK_TRITON_MAX_DETECTIONS": str(ray_settings.max_detections),
+        "AGRORISK_TRITON_INTRA_OP_THREADS": str(ray_settings.intra_op_threads),
+    }
+    return env, http_port
 
 
 class TritonProcess:

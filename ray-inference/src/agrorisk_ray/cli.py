@@ -138,6 +138,9 @@ def bench(
     images: Annotated[
         Path | None, typer.Option(help="Folder of photos to send (default: generated 640x480 JPEGs).")
     ] = None,
+    size: Annotated[
+        int | None, typer.Option(min=16, help="Re-encode each --images photo as a JPEG of size x size.")
+    ] = None,
     out_file: Annotated[Path, typer.Option("--out", help="Results file (JSON).")] = Path(
         "bench-results.json"
     ),
@@ -153,8 +156,9 @@ def bench(
     registry's (AGRORISK_STORAGE_*); to load-test a throwaway smoke model instead:
     `agrorisk-dev with-smoke-model --imgsz 320 -- agrorisk-ray bench`.
     """
-    from agrorisk_ray.bench import load_images, run_benchmark, sample_images
+    from agrorisk_ray.bench import load_images, run_benchmark
     from agrorisk_ray.bench_triton import TritonUnavailable, triton_executable
+    from agrorisk_serving.drawn import drawn_jpegs
 
     if triton:
         try:
@@ -166,7 +170,7 @@ def bench(
     storage = StorageSettings()
     try:
         model = ModelSource.from_settings(storage, settings.model_alias).pull()
-        photos = load_images(images, 64) if images else sample_images(16)
+        photos = load_images(images, 64, size) if images else drawn_jpegs([(640, 480)] * 16)
     except (ModelUnavailable, RegistryError, ValueError, OSError) as exc:
         raise fail(one_line(exc)) from None
     progress = Progress(

@@ -22,7 +22,7 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1)
     intra_op_threads: int = Field(
-        default=1, ge=0, description="ONNX Runtime threads per replica; 0 = all cores"
+        default=0, ge=0, description="ONNX Runtime threads per replica; 0 = all cores"
     )
     device: str = Field(
         default="auto",
@@ -32,7 +32,9 @@ class Settings(AgroRiskSettings):
     )
 
     max_batch_size: int = Field(default=8, ge=1)
-    batch_wait_timeout_s: float = Field(default=0.005, ge=0.0)
+    batch_wait_timeout_s: float = Field(
+        default=0.0, ge=0.0, description="wait for a fuller batch; 0 = batch what is queued, no request waits"
+    )
     max_ongoing_requests: int = Field(default=32, ge=1)
     num_replicas: int = Field(default=2, ge=1)
     autoscaling: bool = False

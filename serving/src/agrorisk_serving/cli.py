@@ -35,7 +35,8 @@ def bench(
         "serving-bench.json"
     ),
 ) -> None:
-    """Median and p95 milliseconds of decode, letterbox, ONNX Runtime and head decoding + NMS.
+    """Median and p95 milliseconds of decode, letterbox, ONNX Runtime, head decoding + NMS and the
+    whole pipeline (JPEG bytes to Prediction), and the pipeline's time over the raw ONNX Runtime run's.
 
     The model is the registry's (AGRORISK_STORAGE_*); to time a throwaway smoke model instead:
     `agrorisk-dev with-smoke-model -- agrorisk-serving bench`.
@@ -54,7 +55,8 @@ def bench(
     table = Table(title=f"{results['photo_size']} JPEG → {imgsz}px, model {model.version}")
     for column in ("stage", "median ms", "p95 ms"):
         table.add_column(column, justify="left" if column == "stage" else "right")
-    for stage in ("decode", "letterbox", "onnxruntime", "decode_nms"):
+    for stage in ("decode", "letterbox", "onnxruntime", "decode_nms", "pipeline"):
         table.add_row(stage, f"{results[stage]['median_ms']:.2f}", f"{results[stage]['p95_ms']:.2f}")
     out.print(table)
+    out.print(f"whole pipeline / raw ONNX Runtime run: {results['pipeline_over_onnxruntime']:.2f}x")
     out.print(f"results written to {out_file}")

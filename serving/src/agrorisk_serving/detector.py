@@ -86,20 +86,10 @@ class Detector(Protocol):
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]: ...
 
 
-class OnnxDetector:
-    """ONNX Runtime session over an exported YOLO head (no NMS inside), with numpy pre/post-processing."""
+class _VersionDetector:
+    """What every engine keeps of the version it runs: its name, classes, input size, and the params."""
 
-    def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        if params.intra_op_threads:
-            options.intra_op_num_threads = params.intra_op_threads
-        self.session = ort.InferenceSession(
-            str(model.file(ONNX_FILE)), sess_options=options, providers=onnx_providers(params.device)
-        )
-        self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
-        self.input_name = self.session.get_inputs()[0].name
+    def __init__(self, model: ModelVersion, params: DetectionParams):
         self.version, self.class_names, self.imgsz, self.params = (
             model.version,
             model.class_names,
@@ -107,9 +97,32 @@ class OnnxDetector:
             params,
         )
 
+
+class OnnxDetector(_VersionDetector):
+    """ONNX Runtime session over an exported YOLO head (no NMS inside), with numpy pre/post-processing."""
+
+    def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
+        import onnxruntime as ort
+
+        super().__init__(model, params)
+        options = ort.SessionOptions()
+        if params.intra_op_threads:
+            options.intra_op_num_threads = params.intra_op_threads
+        # Idle pool threads sleep rather than spin: replicas, Triton instances and the services
+        # beside them share the cores, and a spinning thread takes the core a working one needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(
+            str(model.file(ONNX_FILE)), sess_options=options, providers=onnx_providers(params.device)
+        )
+        self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
+        self.input_name = self.session.get_inputs()[0].name
+
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         batch, boxes = letterbox_batch(images, self.imgsz)
-        output = self.run_head(batch)
+        if self.device == "cuda" or len(batch) == 1:
+            output = self.run_head(batch)
+        else:  # on the CPU one image at a time costs less per image than a batched run (see README)
+            output = [self.run_head(one[None])[0] for one in batch]
         p = self.params
         return [
             [
@@ -127,20 +140,15 @@ class OnnxDetector:
         return output
 
 
-class UltralyticsDetector:
+class UltralyticsDetector(_VersionDetector):
     """The Ultralytics runtime on the version's best.pt (NMS and letterbox by Ultralytics)."""
 
     def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
         from ultralytics import YOLO
 
+        super().__init__(model, params)
         self.device = torch_device(params.device)
         self.yolo = YOLO(str(model.file(TORCH_FILE)), task="detect")
-        self.version, self.class_names, self.imgsz, self.params = (
-            model.version,
-            model.class_names,
-            model.imgsz,
-            params,
-        )
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         p = self.params

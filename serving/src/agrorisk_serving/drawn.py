@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -20,3 +23,14 @@ def draw_sample(
     x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
     draw.ellipse([x, y, x + w, y + h], fill=LESION_COLOURS[class_index % len(LESION_COLOURS)])
     return image, ((x + w / 2) / width, (y + h / 2) / height, w / width, h / height)
+
+
+def drawn_jpegs(sizes: Sequence[tuple[int, int]], seed: int = 0) -> list[bytes]:
+    """One drawn leaf per size as a JPEG (quality 90), the lesion's class cycling with the index."""
+    rng = np.random.default_rng(seed)
+    jpegs = []
+    for i, size in enumerate(sizes):
+        buffer = io.BytesIO()
+        draw_sample(i, rng, size)[0].save(buffer, format="JPEG", quality=90)
+        jpegs.append(buffer.getvalue())
+    return jpegs

@@ -22,11 +22,11 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1)
     intra_op_threads: int = Field(
-        default=1, ge=0, description="ONNX Runtime threads per instance; 0 = all cores"
+        default=0, ge=0, description="ONNX Runtime threads per instance; 0 = all cores"
     )
 
     max_batch_size: int = Field(default=8, ge=1)
-    max_queue_delay_us: int = Field(default=2000, ge=0, description="dynamic batcher wait for a fuller batch")
+    max_queue_delay_us: int = Field(default=0, ge=0, description="batcher wait; 0 = batch what is queued")
     instances: int = Field(default=2, ge=1, description="model instances (instance_group count)")
     instance_kind: Literal["KIND_CPU", "KIND_GPU"] = "KIND_CPU"
     reload_interval_s: float = Field(
