@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from agrorisk_common.detection import match_by_iou
 from agrorisk_common.images import decode_image
+from agrorisk_devtools.serving_checks import assert_same_detections
 from agrorisk_ray.bench_triton import TritonProcess, TritonUnavailable, settings_env, triton_environment
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
@@ -48,15 +48,8 @@ def test_triton_process_serves_in_process_detections_and_stops_its_whole_group(m
     detector = OnnxDetector(ModelSource.from_settings(storage).pull(), DetectionParams(0.001, 0.45, 100))
     for image, prediction in zip(sample_images, served, strict=True):
         local = predict(detector, [decode_image(image).image])[0]
-        assert prediction.error is None, prediction.error
+        assert_same_detections(prediction, local)
         assert prediction.model_version == "v1"
-        assert len(prediction.detections) == len(local.detections) > 0
-        pairs, left, right = match_by_iou(prediction.detections, local.detections, 0.99, same_risk_only=True)
-        assert not left and not right
-        for pair in pairs:
-            assert prediction.detections[pair.left].confidence == pytest.approx(
-                local.detections[pair.right].confidence, abs=1e-4
-            )
 
 
 def test_triton_process_that_cannot_start_says_why(model_registry):

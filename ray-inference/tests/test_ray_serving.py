@@ -10,25 +10,16 @@ import httpx
 import pytest
 from PIL import Image
 
-from agrorisk_common.detection import Prediction, match_by_iou
+from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
+from agrorisk_devtools.serving_checks import assert_same_detections, predict_until_served
 from agrorisk_serving.detector import OnnxDetector, predict
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.ray_client import RayDetectorClient
 from agrorisk_storage import ModelRegistry
 
 pytestmark = pytest.mark.slow
-
-
-def assert_same_detections(served: Prediction, local: Prediction) -> None:
-    assert served.error is None, served.error
-    assert len(served.detections) == len(local.detections) > 0
-    pairs, unmatched_served, unmatched_local = match_by_iou(served.detections, local.detections, 0.99, True)
-    assert not unmatched_served and not unmatched_local
-    for pair in pairs:
-        a, b = served.detections[pair.left], local.detections[pair.right]
-        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
 
 
 def in_process(storage, settings, image: bytes) -> Prediction:
@@ -55,7 +46,6 @@ def test_serves_the_same_detections_as_in_process(ray_serve, model_registry, sam
         local = in_process(storage, settings, image)
         assert_same_detections(prediction, local)
         assert prediction.model_version == "v1"
-        assert (prediction.image_width, prediction.image_height) == (local.image_width, local.image_height)
         assert prediction.latency_ms > 0
     # settings.device is auto: ONNX Runtime without its CUDA provider (the onnxruntime package) runs on the CPU
     assert httpx.get(f"{url}/version").json()["device"] == "cpu"
@@ -113,25 +103,16 @@ def test_new_production_version_is_served_without_dropping_requests(ray_serve, m
     registry = ModelRegistry.from_settings(storage)
     new = registry.push(files, {"class_names": settings_class_names(url), "imgsz": 64, "creator": "tests"})
 
-    async def run() -> tuple[list[Prediction], str | None]:
-        client = RayDetectorClient(url)
-        predictions: list[Prediction] = []
-        try:
-            registry.promote(new.version, "production")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                batch = await asyncio.gather(*(client.predict(image) for image in sample_images * 2))
-                predictions.extend(batch)
-                if batch[-1].model_version == new.version:
-                    break
-            return predictions, await client.version()
-        finally:
-            await client.aclose()
+    def promote() -> None:
+        registry.promote(new.version, "production")
 
     try:
-        predictions, version = asyncio.run(run())
+        predictions = asyncio.run(
+            predict_until_served(RayDetectorClient(url), sample_images, new.version, promote)
+        )
     finally:
         registry.promote("v1", "production")
+    version = httpx.get(f"{url}/version").json()["model_version"]
     assert [p.error for p in predictions if p.error] == []
     assert predictions[-1].model_version == new.version == version
     assert {p.model_version for p in predictions} <= {"v1", new.version}

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 
 import httpx
 import pytest
 from PIL import Image
 
-from agrorisk_common.detection import Prediction, match_by_iou
+from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
+from agrorisk_devtools.serving_checks import assert_same_detections, predict_until_served
 from agrorisk_serving.detector import OnnxDetector, predict
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.triton_client import TritonDetectorClient
@@ -46,16 +46,8 @@ def test_serves_the_same_detections_as_in_process(
     detector = OnnxDetector(ModelSource.from_settings(storage).pull(), settings.detection_params)
     for image, prediction in zip(triton_images, served, strict=True):
         local = predict(detector, [decode_image(image).image])[0]
-        assert prediction.error is None, prediction.error
+        assert_same_detections(prediction, local)
         assert prediction.model_version == "v1"
-        assert (prediction.image_width, prediction.image_height) == (local.image_width, local.image_height)
-        assert len(prediction.detections) == len(local.detections) > 0
-        pairs, left, right = match_by_iou(prediction.detections, local.detections, 0.99, same_risk_only=True)
-        assert not left and not right
-        for pair in pairs:
-            assert prediction.detections[pair.left].confidence == pytest.approx(
-                local.detections[pair.right].confidence, abs=1e-4
-            )
 
 
 def test_bad_images_fail_alone_with_clear_errors(triton_server, triton_images):
@@ -94,23 +86,13 @@ def test_new_production_version_is_served_without_dropping_requests(
     registry = ModelRegistry.from_settings(storage)
     new = registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "tests"})
 
-    async def run() -> list[Prediction]:
-        client = client_for(settings)
-        predictions: list[Prediction] = []
-        try:
-            registry.promote(new.version, "production")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                batch = await asyncio.gather(*(client.predict(image) for image in triton_images * 2))
-                predictions.extend(batch)
-                if batch[-1].model_version == new.version:
-                    break
-        finally:
-            await client.aclose()
-        return predictions
+    def promote() -> None:
+        registry.promote(new.version, "production")
 
     try:
-        predictions = asyncio.run(run())
+        predictions = asyncio.run(
+            predict_until_served(client_for(settings), triton_images, new.version, promote)
+        )
     finally:
         registry.promote("v1", "production")
     assert [p.error for p in predictions if p.error] == []
