@@ -13,7 +13,7 @@ from PIL import Image
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
-from agrorisk_devtools.serving_checks import assert_same_detections, predict_until_served
+from agrorisk_devtools.serving_checks import assert_same_detections, promote_while_serving
 from agrorisk_serving.detector import OnnxDetector, predict
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.ray_client import RayDetectorClient
@@ -98,24 +98,13 @@ def test_client_reports_a_down_server_without_raising():
 
 
 def test_new_production_version_is_served_without_dropping_requests(ray_serve, model_registry, sample_images):
-    settings, url = ray_serve
+    _, url = ray_serve
     storage, files = model_registry
-    registry = ModelRegistry.from_settings(storage)
-    new = registry.push(files, {"class_names": settings_class_names(url), "imgsz": 64, "creator": "tests"})
-
-    def promote() -> None:
-        registry.promote(new.version, "production")
-
-    try:
-        predictions = asyncio.run(
-            predict_until_served(RayDetectorClient(url), sample_images, new.version, promote)
-        )
-    finally:
-        registry.promote("v1", "production")
-    version = httpx.get(f"{url}/version").json()["model_version"]
-    assert [p.error for p in predictions if p.error] == []
-    assert predictions[-1].model_version == new.version == version
-    assert {p.model_version for p in predictions} <= {"v1", new.version}
+    promote_while_serving(
+        RayDetectorClient(url), sample_images, ModelRegistry.from_settings(storage), files,
+        {"class_names": settings_class_names(url), "imgsz": 64, "creator": "tests"},
+        served_version=lambda: httpx.get(f"{url}/version").json()["model_version"],
+    )  # fmt: skip
 
 
 def settings_class_names(url: str) -> list[str]:

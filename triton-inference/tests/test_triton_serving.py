@@ -13,7 +13,7 @@ from PIL import Image
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
 from agrorisk_common.serving import DetectorClient
-from agrorisk_devtools.serving_checks import assert_same_detections, predict_until_served
+from agrorisk_devtools.serving_checks import assert_same_detections, promote_while_serving
 from agrorisk_serving.detector import OnnxDetector, predict
 from agrorisk_serving.model_source import ModelSource
 from agrorisk_serving.triton_client import TritonDetectorClient
@@ -83,18 +83,8 @@ def test_new_production_version_is_served_without_dropping_requests(
 ):
     settings, server = triton_server
     storage, files, class_names = triton_model_registry
-    registry = ModelRegistry.from_settings(storage)
-    new = registry.push(files, {"class_names": class_names, "imgsz": 64, "creator": "tests"})
-
-    def promote() -> None:
-        registry.promote(new.version, "production")
-
-    try:
-        predictions = asyncio.run(
-            predict_until_served(client_for(settings), triton_images, new.version, promote)
-        )
-    finally:
-        registry.promote("v1", "production")
-    assert [p.error for p in predictions if p.error] == []
-    assert predictions[-1].model_version == new.version == server.model.version
-    assert {p.model_version for p in predictions} <= {"v1", new.version}
+    promote_while_serving(
+        client_for(settings), triton_images, ModelRegistry.from_settings(storage), files,
+        {"class_names": class_names, "imgsz": 64, "creator": "tests"},
+        served_version=lambda: server.model.version,
+    )  # fmt: skip

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from agrorisk_common.detection import Prediction, match_by_iou
 from agrorisk_common.serving import DetectorClient
+from agrorisk_storage import ModelRegistry
 
 
 def assert_same_detections(served: Prediction, local: Prediction, conf_tolerance: float = 1e-4) -> None:
@@ -24,24 +27,42 @@ def assert_same_detections(served: Prediction, local: Prediction, conf_tolerance
         assert abs(a.confidence - b.confidence) <= conf_tolerance, (a, b)
 
 
-async def predict_until_served(
+def promote_while_serving(
     client: DetectorClient,
     images: Sequence[bytes],
-    version: str,
-    promote: Callable[[], object],
-    timeout_s=60.0,
-) -> list[Prediction]:
-    """Call `promote`, then send the images (twice each, at once) again and again until the last
-    answer comes from `version` or `timeout_s` passes; every answer, in order. Closes the client."""
-    predictions: list[Prediction] = []
+    registry: ModelRegistry,
+    files: Mapping[str, Path],
+    metadata: Mapping[str, Any],
+    served_version: Callable[[], str | None],
+    timeout_s: float = 60.0,
+) -> None:
+    """Push `files` as a new version and promote it while the images are sent again and again (twice
+    each, at once) until the last answer comes from it; production goes back to its earlier version
+    afterwards. Checks that no request failed, that every answer came from the old or the new version,
+    and that `served_version()` (asked before going back) names the new one. Closes the client."""
+    before = registry.aliases()["production"]
+    new = registry.push(files, metadata).version
+    seen: list[str | None] = []
+
+    async def run() -> list[Prediction]:
+        predictions: list[Prediction] = []
+        try:
+            registry.promote(new, "production")
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                batch = await asyncio.gather(*(client.predict(image) for image in [*images, *images]))
+                predictions.extend(batch)
+                if batch[-1].model_version == new:
+                    break
+            seen.append(await asyncio.to_thread(served_version))
+        finally:
+            await client.aclose()
+        return predictions
+
     try:
-        promote()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            batch = await asyncio.gather(*(client.predict(image) for image in [*images, *images]))
-            predictions.extend(batch)
-            if batch[-1].model_version == version:
-                break
+        predictions = asyncio.run(run())
     finally:
-        await client.aclose()
-    return predictions
+        registry.promote(before, "production")
+    assert [p.error for p in predictions if p.error] == []
+    assert predictions[-1].model_version == new == seen[0], (predictions[-1].model_version, new, seen)
+    assert {p.model_version for p in predictions} <= {before, new}
