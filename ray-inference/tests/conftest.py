@@ -8,6 +8,7 @@ import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
+from agrorisk_devtools.serving_checks import SMOKE_SERVER_SETTINGS
 from agrorisk_devtools.smoke_model import push_smoke_model
 from agrorisk_serving.drawn import drawn_jpegs
 from agrorisk_storage import ModelRegistry, StorageSettings
@@ -32,16 +33,7 @@ def sample_images() -> list[bytes]:
     return drawn_jpegs([(96, 80), (160, 90), (70, 120)], seed=7)
 
 
-SERVE_OVERRIDES = dict(
-    conf_threshold=0.001,  # a one-epoch model is unsure of everything; still returns real detections
-    max_batch_size=4,
-    max_ongoing_requests=16,
-    num_replicas=1,
-    num_cpus=2,
-    reload_interval_s=0.5,
-    max_image_bytes=300_000,
-    max_image_pixels=1_000_000,
-)
+SERVE_OVERRIDES = SMOKE_SERVER_SETTINGS | {"max_ongoing_requests": 16, "num_replicas": 1, "num_cpus": 2}
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 
 from agrorisk_common.catalog import load_catalog
 from agrorisk_common.ports import free_port
+from agrorisk_devtools.serving_checks import SMOKE_SERVER_SETTINGS
 from agrorisk_devtools.smoke_model import push_smoke_model
 from agrorisk_serving.drawn import drawn_jpegs
 from agrorisk_storage import ModelRegistry, StorageSettings
@@ -42,12 +43,8 @@ def triton_server(triton_model_registry):
         http_port=free_port(),
         grpc_port=free_port(),
         metrics_port=free_port(),
-        conf_threshold=0.001,  # a one-epoch model is unsure of everything; still returns real detections
         instances=1,
-        max_batch_size=4,
-        reload_interval_s=0.5,
-        max_image_bytes=300_000,
-        max_image_pixels=1_000_000,
+        **SMOKE_SERVER_SETTINGS,
     )
     server = DetectorServer(settings, storage)
     server.start()

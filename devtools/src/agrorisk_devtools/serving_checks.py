@@ -13,6 +13,15 @@ from agrorisk_common.detection import Prediction, match_by_iou
 from agrorisk_common.serving import DetectorClient
 from agrorisk_storage import ModelRegistry
 
+SMOKE_SERVER_SETTINGS: dict[str, Any] = {
+    "conf_threshold": 0.001,  # a one-epoch model is unsure of everything; still returns real detections
+    "max_batch_size": 4,
+    "reload_interval_s": 0.5,
+    "max_image_bytes": 300_000,
+    "max_image_pixels": 1_000_000,
+}
+"""What the Ray and the Triton test servers share: settings for a smoke model and small photos."""
+
 
 def assert_same_detections(served: Prediction, local: Prediction, conf_tolerance: float = 1e-4) -> None:
     """`served` answered, found something, and found what `local` found: the same boxes (IoU ≥ 0.99,
