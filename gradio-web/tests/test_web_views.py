@@ -268,7 +268,9 @@ def test_drift_section_names_the_drifted_features_and_links_the_report_only_when
         "outputs_skipped": None,
     }  # fmt: skip
     text = views.drift_summary(summary, "/app/drift-report")
-    assert "⚠ Дрейф / drift" in text and "2 / 4" in text and "`brightness`, `n_boxes`" in text
+    assert (
+        "⚠ дрейф виявлено / drift detected" in text and "2 / 4" in text and "`brightness`, `n_boxes`" in text
+    )
     assert "model v3" in text and "2026-12-04 02:10 UTC" in text
     assert "[Звіт Evidently / Evidently report](/app/drift-report)" in text
     quiet = views.drift_summary(

@@ -134,7 +134,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
             summary = await backend.drift()
         except BackendError as exc:
             if exc.status != 404:
-                return f"**Дрейф / Drift:** ⚠ {exc}"
+                return f"**Дрейф даних / Data drift:** ⚠ {exc}"
             summary = None
         return views.drift_summary(summary, drift_report_href(settings))
 

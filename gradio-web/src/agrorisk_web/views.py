@@ -303,9 +303,9 @@ SERVICE_NAMES = {
 
 
 DRIFT_STATUS = {
-    "ok": "✅ Дрейфу немає / no drift",
-    "drift": "⚠ Дрейф / drift",
-    "insufficient_data": "… Замало відповідей для висновку / too few answers for a verdict",
+    "ok": "✅ дрейфу немає / no drift",
+    "drift": "⚠ дрейф виявлено / drift detected",
+    "insufficient_data": "… замало відповідей для висновку / too few answers for a verdict",
 }
 
 
@@ -313,12 +313,12 @@ def drift_summary(summary: dict[str, Any] | None, report_href: str) -> str:
     """The Models tab's drift section: the last verdict, what drifted, and the Evidently report link."""
     if summary is None:
         return (
-            "**Дрейф / Drift:** звіту ще немає / no drift report yet "
+            "**Дрейф даних / Data drift:** звіту ще немає / no drift report yet "
             "(the pipeline's `monitoring` job publishes one)"
         )
     drifted = ", ".join(f"`{c}`" for c in summary["drifted_columns"]) or "—"
     lines = [
-        f"**Дрейф / Drift: {DRIFT_STATUS.get(summary['status'], summary['status'])}** — "
+        f"**Дрейф даних / Data drift:** {DRIFT_STATUS.get(summary['status'], summary['status'])} — "
         f"{len(summary['drifted_columns'])} / {len(summary['columns'])} ознак / features "
         f"(поріг / threshold {summary['drift_share']:.0%}): {drifted}",
         f"Еталон / reference: {summary['n_reference']} фото моделі / photos of model "
