@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from agrorisk_common.cli import cli_app, err, fail, one_line
+from agrorisk_common.cli import out as console  # `out` names a command's output folder here
 
 app = cli_app(
     "AgroRisk pipeline: Evidently drift reports, the full Dagster flow in-process, benchmarks. "
     "The Dagster UI: `dagster dev -m agrorisk_pipeline.definitions`."
 )
-console = Console(soft_wrap=True)
 
 
 @app.command()

@@ -9,18 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agrorisk_common.catalog import Catalog, load_catalog
-from agrorisk_common.cli import one_line, one_line_errors
+from agrorisk_common.cli import err, one_line, one_line_errors, out
 from agrorisk_common.logging import configure_logging
 from agrorisk_labeling.errors import LabelingError
 from agrorisk_labeling.importer import ImportSummary
 from agrorisk_labeling.settings import Settings
-
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 
 ManifestOpt = Annotated[
     Path | None, typer.Option("--manifest", "-m", help="pool manifest.csv (images/ beside it)")
@@ -63,9 +59,9 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err,
         transient=True,
-        disable=not console.is_terminal,
+        disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from agrorisk_common.catalog import CatalogError, load_catalog
-from agrorisk_common.cli import err, fail, one_line
+from agrorisk_common.cli import err, fail, one_line, out
 from agrorisk_common.logging import configure_logging
 from agrorisk_storage import RegistryError, StorageSettings
 
@@ -29,7 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
 
 
 def _risk_ids(count: int) -> list[str]:

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import cli_app, err, fail, one_line
+from agrorisk_common.cli import cli_app, err, fail, one_line, out
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
@@ -21,7 +20,6 @@ app = cli_app(
     "AgroRisk on Ray Serve: serve the registry's production model over HTTP with dynamic batching, "
     "hot reload and Prometheus metrics; benchmark it against bare ONNX Runtime and Triton."
 )
-out = Console(soft_wrap=True)
 
 
 @app.command()

@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from agrorisk_common.cli import cli_app, fail, one_line
+from agrorisk_common.cli import cli_app, fail, one_line, out
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import ModelRegistry, RegistryError, StorageSettings
 
 app = cli_app(
     "The AgroRisk serving library: time the detector's pre-processing, inference and post-processing."
 )
-out = Console(soft_wrap=True)
 
 
 @app.command()

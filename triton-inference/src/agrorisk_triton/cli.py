@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from agrorisk_common.cli import cli_app, err, fail, one_line
+from agrorisk_common.cli import cli_app, err, fail, one_line, out
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
 from agrorisk_triton.settings import Settings
@@ -19,7 +18,6 @@ app = cli_app(
     "generate a Triton model repository from a registry version, and keep a Triton server on the "
     "production version."
 )
-out = Console(soft_wrap=True)
 
 
 @app.command()

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agrorisk_common.cli import one_line_errors
+from agrorisk_common.cli import err, one_line_errors, out
 from agrorisk_common.logging import configure_logging
 from agrorisk_train.settings import TrainSettings
 
@@ -25,8 +24,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="YOLO data.yaml (names = risk ids).")]
 EpochsOption = Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs.")]
