@@ -90,12 +90,10 @@ class _VersionDetector:
     """What every engine keeps of the version it runs: its name, classes, input size, and the params."""
 
     def __init__(self, model: ModelVersion, params: DetectionParams):
-        self.version, self.class_names, self.imgsz, self.params = (
-            model.version,
-            model.class_names,
-            model.imgsz,
-            params,
-        )
+        self.version = model.version
+        self.class_names = model.class_names
+        self.imgsz = model.imgsz
+        self.params = params
 
 
 class OnnxDetector(_VersionDetector):
