@@ -70,7 +70,7 @@ def test_gemini_answer_carries_names_cost_and_look_alikes(client, fake_gemini, l
     for alike in card["look_alikes"]:
         expected = catalog.get(alike["id"]).name_uk if alike["id"] in catalog else alike["id"]
         assert alike["name_uk"] == expected
-    assert card["guidance"]["economic_threshold"] == rust.economic_threshold
+    assert card["guidance"]["economic_threshold"] == rust.guidance.economic_threshold
 
 
 def test_compare_matches_boxes_and_scores_agreement(client, fake_gemini, leaf):

@@ -65,7 +65,7 @@ def test_real_catalog_covers_the_main_crops_of_ukraine():
     assert {r.risk_type for r in catalog} == set(RiskType)
     for risk in catalog:
         assert risk.queries_uk and risk.queries_en, risk.id
-        assert risk.symptoms_uk and risk.plant_part and risk.bbch, risk.id
+        assert risk.symptoms_uk and risk.plant_part and risk.guidance.bbch, risk.id
     for crop in FIELD_CROPS:
         assert len(catalog.by_crop(crop)) >= 5, crop
 

@@ -122,16 +122,6 @@ def test_every_catalog_risk_renders_a_card_with_guidance():
                 "has_guidance": risk.has_guidance,
                 "crop_name_uk": risk.crop_name_uk,
                 "crop_name_en": risk.crop_name_en,
-                "guidance": risk.model_dump(
-                    include={
-                        "control_agrotechnical",
-                        "control_biological",
-                        "control_chemical",
-                        "economic_threshold",
-                        "bbch",
-                        "source",
-                    }
-                ),
                 "look_alikes": [],
             }
         )

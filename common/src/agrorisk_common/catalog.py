@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CATALOG_DIR_ENV = "AGRORISK_CATALOG_DIR"
 CATALOG_RELATIVE_DIR = Path("crawler") / "risks"
@@ -90,8 +90,28 @@ class CatalogError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class Guidance(BaseModel):
+    """What to do about a risk, and where that advice comes from (to be checked by an agronomist)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    control_agrotechnical: str = ""
+    control_biological: str = ""
+    control_chemical: str = ""
+    economic_threshold: str = ""
+    bbch: str = ""
+    source: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """True when it says what to do and where that advice comes from."""
+        control = self.control_agrotechnical or self.control_biological or self.control_chemical
+        return bool(control and self.source)
+
+
 class Risk(BaseModel):
-    """One risk to one crop: a disease, a pest, a weed or abiotic damage."""
+    """One risk to one crop: a disease, a pest, a weed or abiotic damage. The catalog's guidance
+    columns (`Guidance`'s fields) are gathered into `guidance`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -105,13 +125,16 @@ class Risk(BaseModel):
     symptoms_uk: str = Field(min_length=10)
     queries_uk: tuple[str, ...] = ()
     queries_en: tuple[str, ...] = ()
-    control_agrotechnical: str = ""
-    control_biological: str = ""
-    control_chemical: str = ""
-    economic_threshold: str = ""
-    bbch: str = ""
+    guidance: Guidance = Guidance()
     look_alikes: tuple[str, ...] = ()
-    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_guidance(cls, value: object) -> object:
+        if isinstance(value, dict) and "guidance" not in value:
+            columns = {k: value[k] for k in Guidance.model_fields if k in value}
+            return {k: v for k, v in value.items() if k not in columns} | {"guidance": columns}
+        return value
 
     @field_validator("id")
     @classmethod
@@ -142,9 +165,7 @@ class Risk(BaseModel):
 
     @property
     def has_guidance(self) -> bool:
-        """True when the risk says what to do about it and where that advice comes from."""
-        control = self.control_agrotechnical or self.control_biological or self.control_chemical
-        return bool(control and self.source)
+        return self.guidance.complete
 
     @property
     def crop_name_uk(self) -> str:
@@ -285,7 +306,9 @@ def _read_file(path: Path) -> list[tuple[Risk, int]]:
         line = reader.line_num
         if None in row or any(v is None for v in row.values()):
             raise CatalogError(path, line, f"row has {len(header)} columns expected, got a different count")
-        values = {k: v.strip() for k, v in row.items() if k in Risk.model_fields}
+        values = {
+            k: v.strip() for k, v in row.items() if k in Risk.model_fields or k in Guidance.model_fields
+        }
         empty = [c for c in REQUIRED_COLUMNS if not values.get(c)]
         if empty:
             raise CatalogError(path, line, f"required field(s) empty: {', '.join(empty)}")

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agrorisk_backend.services.verdicts import VerdictInfo, VerdictKind
-from agrorisk_common.catalog import Catalog, Risk, crop_names, healthy_crop, is_healthy_class
+from agrorisk_common.catalog import Catalog, Guidance, Risk, crop_names, healthy_crop, is_healthy_class
 from agrorisk_common.detection import Detection, Prediction
 
 VERDICT_DESCRIPTION = (
@@ -20,17 +20,6 @@ class LookAlike(BaseModel):
     id: str
     name_uk: str
     name_en: str
-
-
-class Guidance(BaseModel):
-    """What to do about a risk, and where that advice comes from (to be checked by an agronomist)."""
-
-    control_agrotechnical: str = ""
-    control_biological: str = ""
-    control_chemical: str = ""
-    economic_threshold: str = ""
-    bbch: str = ""
-    source: str = ""
 
 
 class RiskCard(BaseModel):
@@ -53,11 +42,10 @@ class RiskCard(BaseModel):
 
     @classmethod
     def from_risk(cls, risk: Risk, catalog: Catalog) -> RiskCard:
-        """The card of a catalog risk: every field but these four is the risk's attribute of that name."""
+        """The card of a catalog risk: every field but these three is the risk's attribute of that name."""
         own = {
             "known": True,
             "risk_type": risk.risk_type.value,
-            "guidance": Guidance.model_validate(risk, from_attributes=True),
             "look_alikes": [_look_alike(name, catalog) for name in risk.look_alikes],
         }
         return cls(**{name: getattr(risk, name) for name in cls.model_fields if name not in own}, **own)
