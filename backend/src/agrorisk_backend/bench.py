@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import random
-import statistics
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,11 +11,12 @@ import httpx
 from pydantic import BaseModel
 from rich.progress import Progress
 
+from agrorisk_common.load_test import LoadStats, closed_loop
 from agrorisk_common.procedural import draw_leaf
 
 
 class BenchError(RuntimeError):
-    """The benchmark could not run (the target is unreachable)."""
+    """The benchmark could not run (the target is unreachable or fails every request)."""
 
 
 class GeminiDown(BaseModel):
@@ -33,20 +31,10 @@ class GeminiDown(BaseModel):
     within_local_p95_plus_1s: bool
 
 
-class BenchResult(BaseModel):
+class BenchResult(LoadStats):
     target: str
     route: str = "/v1/compare"
     started_at: str
-    requests: int
-    concurrency: int
-    errors: int
-    error_samples: list[str]
-    throughput_rps: float
-    mean_ms: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
     gemini_down: GeminiDown | None = None
 
 
@@ -62,61 +50,31 @@ async def run_load(
     image: bytes,
     requests: int,
     concurrency: int,
-    progress: Progress | None = None,
     route: str = "/v1/compare",
     sides: tuple[str, ...] = ("local", "gemini"),
+    progress: Progress | None = None,
 ) -> BenchResult:
     """`requests` calls of `route`, `concurrency` at a time; an error is a non-200 or an answer in which
     one of `sides` failed (the predict route's answer is the local side itself)."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    semaphore = asyncio.Semaphore(concurrency)
     task = progress.add_task(f"{route} requests", total=requests) if progress else None
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
-        async def one() -> None:
-            async with semaphore:
-                started = time.perf_counter()
-                try:
-                    response = await client.post(route, files={"file": ("leaf.jpg", image, "image/jpeg")})
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    if response.status_code != 200:
-                        errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
-                    else:
-                        body = response.json()
-                        answers = [body] if route == "/v1/predict" else [body[side] for side in sides]
-                        failed = [answer["error"] for answer in answers if answer["error"]]
-                        if failed:
-                            errors.append("; ".join(failed))
-                except httpx.HTTPError as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                if progress is not None and task is not None:
-                    progress.advance(task)
+        async def one(_: int) -> str | None:
+            response = await client.post(route, files={"file": ("leaf.jpg", image, "image/jpeg")})
+            if response.status_code != 200:
+                return f"HTTP {response.status_code}: {response.text[:200]}"
+            body = response.json()
+            answers = [body] if route == "/v1/predict" else [body[side] for side in sides]
+            return "; ".join(answer["error"] for answer in answers if answer["error"]) or None
 
         started_at = datetime.now(UTC).isoformat()
-        wall = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(requests)))
-        wall = time.perf_counter() - wall
-    if not latencies:
-        raise BenchError(f"no request to {url} got an answer: {errors[:1]}")
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return BenchResult(
-        target=url,
-        route=route,
-        started_at=started_at,
-        requests=requests,
-        concurrency=concurrency,
-        errors=len(errors),
-        error_samples=list(dict.fromkeys(errors))[:5],
-        throughput_rps=round(requests / wall, 2),
-        mean_ms=round(statistics.fmean(latencies), 1),
-        p50_ms=round(cuts[49], 1),
-        p95_ms=round(cuts[94], 1),
-        p99_ms=round(cuts[98], 1),
-        max_ms=round(max(latencies), 1),
-    )
+        advance = (lambda: progress.advance(task)) if progress is not None and task is not None else None
+        stats = await closed_loop(one, requests, concurrency, advance)
+    if stats.errors == requests:
+        raise BenchError(f"no request to {url}{route} succeeded: {stats.error_samples[0]}")
+    return BenchResult(target=url, route=route, started_at=started_at, **stats.model_dump())
 
 
 async def run_bench(
@@ -125,7 +83,7 @@ async def run_bench(
     """Load the backend at `url`; with `gemini_down_url` (the same backend set up with an unreachable
     Gemini), also compare local-only predicts with compares there. Writes the result as JSON to `out`."""
     with Progress() as progress:
-        result = await run_load(url, bench_photo(), requests, concurrency, progress)
+        result = await run_load(url, bench_photo(), requests, concurrency, progress=progress)
         if gemini_down_url:
             result.gemini_down = await _gemini_down(gemini_down_url, progress)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -145,8 +103,8 @@ def summary(result: BenchResult, out: Path) -> str:
 async def _gemini_down(url: str, progress: Progress, requests: int = 50, concurrency: int = 10) -> GeminiDown:
     """Local-only predicts, then compares with Gemini down, on the same backend and photo."""
     photo = bench_photo()
-    local = await run_load(url, photo, requests, concurrency, progress, route="/v1/predict")
-    down = await run_load(url, photo, requests, concurrency, progress, sides=("local",))
+    local = await run_load(url, photo, requests, concurrency, route="/v1/predict", progress=progress)
+    down = await run_load(url, photo, requests, concurrency, sides=("local",), progress=progress)
     return GeminiDown(
         requests=requests,
         concurrency=concurrency,

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 from pydantic import BaseModel
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import decode_image
+from agrorisk_common.load_test import LoadStats, closed_loop
 from agrorisk_common.ports import free_port
 from agrorisk_ray.bench_triton import TritonProcess, settings_env, triton_environment
 from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
@@ -30,20 +28,10 @@ from agrorisk_serving.triton_client import TritonDetectorClient
 Predict = Callable[[bytes], Awaitable[Prediction]]
 
 
-class TargetResult(BaseModel):
+class TargetResult(LoadStats):
     """One target at one concurrency level."""
 
     target: str
-    concurrency: int
-    requests: int
-    errors: int
-    wall_s: float
-    throughput_rps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    first_error: str | None = None
 
 
 class BenchReport(BaseModel):
@@ -81,10 +69,6 @@ def load_images(folder: Path, limit: int, size: int | None = None) -> list[bytes
     return [square_jpeg(p, size) if size else p.read_bytes() for p in files[:limit]]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else 0.0
-
-
 async def run_load(
     target: str,
     call: Predict,
@@ -93,41 +77,13 @@ async def run_load(
     requests: int,
     on_done: Callable[[], None] | None = None,
 ) -> TargetResult:
-    """Closed-loop load: `concurrency` workers send `requests` in total and time each one."""
-    latencies: list[float] = []
-    errors: list[str] = []
-    counter = iter(range(requests))
+    """Closed-loop load on one target, the images in rotation; a prediction's error counts as an error."""
 
-    async def worker() -> None:
-        for i in counter:
-            started = time.perf_counter()
-            try:
-                prediction = await call(images[i % len(images)])
-                error = prediction.error
-            except Exception as exc:  # a crash of the target counts as an error, the bench goes on
-                error = f"{type(exc).__name__}: {exc}"
-            latencies.append((time.perf_counter() - started) * 1000)
-            if error:
-                errors.append(error)
-            if on_done:
-                on_done()
+    async def one(i: int) -> str | None:
+        return (await call(images[i % len(images)])).error
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
-    return TargetResult(
-        target=target,
-        concurrency=concurrency,
-        requests=requests,
-        errors=len(errors),
-        wall_s=wall,
-        throughput_rps=(requests - len(errors)) / wall if wall else 0.0,
-        p50_ms=percentile(latencies, 50),
-        p95_ms=percentile(latencies, 95),
-        p99_ms=percentile(latencies, 99),
-        mean_ms=statistics.fmean(latencies) if latencies else 0.0,
-        first_error=errors[0] if errors else None,
-    )
+    stats = await closed_loop(one, requests, concurrency, on_done)
+    return TargetResult(target=target, **stats.model_dump())
 
 
 class BareOnnx:
