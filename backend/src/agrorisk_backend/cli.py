@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agrorisk_common.cli import HostOption, cli_app, fail, one_line_errors, out
+from agrorisk_common.cli import HostOption, PortOption, cli_app, fail, one_line_errors, out
 from agrorisk_common.logging import configure_logging
 
 app = cli_app(
@@ -20,7 +20,7 @@ app = cli_app(
 @one_line_errors()  # bad settings, a broken risk catalog
 def serve(
     host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on (default from settings: 8080)")] = None,
+    port: PortOption = None,
     engine: Annotated[str | None, typer.Option(help="local model server: ray or triton")] = None,
 ) -> None:
     """Serve the API (Swagger UI at /docs). One process per jobs database: it runs the batch jobs."""

@@ -18,6 +18,11 @@ HostOption = Annotated[
 ]
 """The `--host` of every service's `serve` command."""
 
+PortOption = Annotated[
+    int | None, typer.Option(help="Port to listen on (default: the service's PORT setting).")
+]
+"""The `--port` of every HTTP service's `serve` command."""
+
 
 def cli_app(help: str) -> typer.Typer:
     """A package's command group: `--help` when called bare, no shell-completion options, no rich

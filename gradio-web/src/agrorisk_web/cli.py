@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agrorisk_common.cli import HostOption, cli_app, one_line_errors
+from agrorisk_common.cli import HostOption, PortOption, cli_app, one_line_errors
 from agrorisk_web.settings import Settings
 
 app = cli_app(
@@ -21,7 +21,7 @@ app = cli_app(
 @one_line_errors()  # bad settings
 def serve(
     host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on (default from settings: 7860)")] = None,
+    port: PortOption = None,
     backend_url: Annotated[
         str | None,
         typer.Option(help="the AgroRisk backend, e.g. http://127.0.0.1:8080 (default from settings)"),

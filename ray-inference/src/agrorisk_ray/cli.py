@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agrorisk_common.cli import cli_app, err, fail, one_line, out
+from agrorisk_common.cli import HostOption, PortOption, cli_app, err, fail, one_line, out
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
@@ -24,10 +24,8 @@ app = cli_app(
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Bind address of the HTTP ingress [AGRORISK_RAY_HOST].")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port [AGRORISK_RAY_PORT].")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
     address: Annotated[
         str | None, typer.Option(help="Existing Ray cluster, e.g. ray://head:10001 [AGRORISK_RAY_ADDRESS].")
     ] = None,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agrorisk_common.cli import cli_app, err, fail, one_line, out
+from agrorisk_common.cli import HostOption, cli_app, err, fail, one_line, out
 from agrorisk_serving.model_source import ModelSource, ModelUnavailable
 from agrorisk_storage import RegistryError, StorageSettings
 from agrorisk_triton.settings import Settings
@@ -22,7 +22,7 @@ app = cli_app(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address [AGRORISK_TRITON_HOST].")] = None,
+    host: HostOption = None,
     http_port: Annotated[int | None, typer.Option(help="HTTP port [AGRORISK_TRITON_HTTP_PORT].")] = None,
     grpc_port: Annotated[int | None, typer.Option(help="gRPC port [AGRORISK_TRITON_GRPC_PORT].")] = None,
 ) -> None:
