@@ -7,7 +7,6 @@ framework's per-request work is a measurable share of the proxy-to-replica round
 import asyncio
 import logging
 import time
-from typing import Protocol, cast
 
 from ray import serve
 from ray.serve import Application
@@ -16,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from agrorisk_common.detection import Prediction
 from agrorisk_common.images import ImageRejected
+from agrorisk_ray.batching import WhenFree
 from agrorisk_ray.metrics import ServeMetrics
 from agrorisk_ray.settings import Settings
 from agrorisk_serving.detector import decode_and_predict, load_detector
@@ -30,14 +30,6 @@ ROUTES = {"/predict": "POST", "/healthz": "GET", "/version": "GET"}
 
 def error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"detail": message, "kind": kind}, status_code=status)
-
-
-class BatchSettings(Protocol):
-    """The setters `@serve.batch` adds to the method it wraps (Ray's type hints leave them out)."""
-
-    def set_max_batch_size(self, new_max_batch_size: int) -> None: ...
-
-    def set_batch_wait_timeout_s(self, new_batch_wait_timeout_s: float) -> None: ...
 
 
 @serve.deployment(name="detector")
@@ -56,9 +48,9 @@ class DetectorDeployment:
         self.model.check()
         if self.settings.reload_interval_s:
             self.model.watch(self.settings.reload_interval_s)
-        batching = cast(BatchSettings, self.detect_batch)
-        batching.set_max_batch_size(self.settings.max_batch_size)
-        batching.set_batch_wait_timeout_s(self.settings.batch_wait_timeout_s)
+        self.batcher = WhenFree(
+            self.detect_batch, self.settings.max_batch_size, self.settings.batch_wait_timeout_s
+        )
 
     async def __call__(self, request: Request) -> Response:
         path = request.url.path.rstrip("/") or "/"
@@ -71,7 +63,6 @@ class DetectorDeployment:
             return await self.predict_route(request)
         return self.healthz() if path == "/healthz" else self.version()
 
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.0)
     async def detect_batch(self, bodies: list[bytes]) -> list[Prediction | ImageRejected]:
         detector = self.model.detector  # this batch finishes on it even if a reload swaps meanwhile
         if detector is None:  # predict_route answers 503 before queueing; a model is never unloaded
@@ -97,7 +88,7 @@ class DetectorDeployment:
             return error(503, "no_model", f"no model loaded yet: {self.model.last_error or 'loading'}")
         data = await request.body()
         try:
-            result = await asyncio.wait_for(self.detect_batch(data), s.request_timeout_s)
+            result = await asyncio.wait_for(self.batcher(data), s.request_timeout_s)
         except TimeoutError:
             self.metrics.failed(504, "timeout")
             return error(504, "timeout", f"inference took longer than {s.request_timeout_s:g} s")
