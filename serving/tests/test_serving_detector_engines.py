@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from agrorisk_common.images import decode_image
-from agrorisk_serving.detector import DetectionParams, DeviceUnavailable, load_detector, predict
+from agrorisk_devtools.serving_checks import assert_same_detections
+from agrorisk_serving.detector import DetectionParams, DeviceUnavailable, OnnxDetector, load_detector, predict
 from agrorisk_serving.model_source import ModelSource
 
 
@@ -35,3 +36,19 @@ def test_auto_device_runs_on_the_cpu_and_an_absent_gpu_is_a_clear_error(model_re
             load_detector(model, engine, DetectionParams(device="cuda:0"))
     with pytest.raises(DeviceUnavailable, match="unknown device 'gpu'"):
         load_detector(model, "onnxruntime", DetectionParams(device="gpu"))
+
+
+def test_a_cpu_batch_runs_on_its_own_session_and_finds_what_each_image_finds_alone(
+    model_registry, sample_images
+):
+    model = ModelSource.from_settings(model_registry).pull()
+    detector = load_detector(model, "onnxruntime", DetectionParams(conf_threshold=0.001, batch_threads=1))
+    assert isinstance(detector, OnnxDetector)
+    assert detector.batch_session is not detector.session  # lone images keep every core
+    assert detector.batch_session.get_session_options().intra_op_num_threads == 1
+    images = [decode_image(data).image for data in sample_images]
+    together = predict(detector, images)
+    for image, batched in zip(images, together, strict=True):
+        assert_same_detections(batched, predict(detector, [image])[0])
+    same = load_detector(model, "onnxruntime", DetectionParams(intra_op_threads=1, batch_threads=1))
+    assert isinstance(same, OnnxDetector) and same.batch_session is same.session  # no second copy

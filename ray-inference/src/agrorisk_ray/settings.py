@@ -22,7 +22,13 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1)
     intra_op_threads: int = Field(
-        default=0, ge=0, description="ONNX Runtime threads per replica; 0 = all cores"
+        default=0, ge=0, description="ONNX Runtime threads of a replica's lone image; 0 = all cores"
+    )
+    batch_threads: int = Field(
+        default=0,
+        ge=0,
+        description="CPU threads of a replica's runs while its batch holds several images; "
+        "0 = the CPUs it reserves (num_cpus_per_replica, at least 1)",
     )
     device: str = Field(
         default="auto",
@@ -88,5 +94,6 @@ class Settings(AgroRiskSettings):
     @property
     def detection_params(self) -> DetectionParams:
         return DetectionParams(
-            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads, self.device
-        )
+            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads, self.device,
+            batch_threads=self.batch_threads or max(1, int(self.num_cpus_per_replica)),
+        )  # fmt: skip

@@ -27,8 +27,9 @@ class DetectionParams:
     conf_threshold: float = 0.25
     iou_threshold: float = 0.45
     max_detections: int = 100
-    intra_op_threads: int = 0  # 0: ONNX Runtime picks
+    intra_op_threads: int = 0  # 0: ONNX Runtime picks (all cores)
     device: str = "cpu"  # "auto" (a GPU when the engine can use one), "cpu", "cuda" or "cuda:N"
+    batch_threads: int = 0  # CPU threads of the runs of a batch of several images; 0: intra_op_threads
 
 
 class DeviceUnavailable(RuntimeError):
@@ -100,27 +101,26 @@ class OnnxDetector(_VersionDetector):
     """ONNX Runtime session over an exported YOLO head (no NMS inside), with numpy pre/post-processing."""
 
     def __init__(self, model: ModelVersion, params: DetectionParams = DetectionParams()):
-        import onnxruntime as ort
-
         super().__init__(model, params)
-        options = ort.SessionOptions()
-        if params.intra_op_threads:
-            options.intra_op_num_threads = params.intra_op_threads
-        # Idle pool threads sleep rather than spin: replicas, Triton instances and the services
-        # beside them share the cores, and a spinning thread takes the core a working one needs.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(
-            str(model.file(ONNX_FILE)), sess_options=options, providers=onnx_providers(params.device)
-        )
+        self.session = _onnx_session(model, params.intra_op_threads, onnx_providers(params.device))
         self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
         self.input_name = self.session.get_inputs()[0].name
+        # On the CPU a batch runs image by image (cheaper per image than one batched run), on a session
+        # of its own with fewer threads: replicas or instances busy side by side then each keep to
+        # their cores instead of contending for all of them, while a lone image gets every core.
+        threads = params.batch_threads
+        self.batch_session = (
+            _onnx_session(model, threads, ["CPUExecutionProvider"])
+            if self.device == "cpu" and threads and threads != params.intra_op_threads
+            else self.session
+        )
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         batch, boxes = letterbox_batch(images, self.imgsz)
         if self.device == "cuda" or len(batch) == 1:
             output = self.run_head(batch)
-        else:  # on the CPU one image at a time costs less per image than a batched run (see README)
-            output = [self.run_head(one[None])[0] for one in batch]
+        else:
+            output = [self.run_head(one[None], self.batch_session)[0] for one in batch]
         p = self.params
         return [
             [
@@ -130,12 +130,25 @@ class OnnxDetector(_VersionDetector):
             for out, box in zip(output, boxes, strict=True)
         ]
 
-    def run_head(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+    def run_head(self, batch: NDArray[np.float32], session=None) -> NDArray[np.float32]:
         """The raw head output (images, 4 + classes, anchors) for a letterboxed batch."""
-        (output,) = self.session.run(None, {self.input_name: batch})
+        (output,) = (session or self.session).run(None, {self.input_name: batch})
         if not isinstance(output, np.ndarray):  # a YOLO export's one output is a dense tensor
             raise TypeError(f"the ONNX model returned a {type(output).__name__}, not a dense tensor")
         return output
+
+
+def _onnx_session(model: ModelVersion, threads: int, providers: list):
+    """An ONNX Runtime session on the version's model.onnx with `threads` intra-op threads (0: all)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    # Idle pool threads sleep rather than spin: replicas, Triton instances and the services
+    # beside them share the cores, and a spinning thread takes the core a working one needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model.file(ONNX_FILE)), sess_options=options, providers=providers)
 
 
 class UltralyticsDetector(_VersionDetector):
@@ -147,18 +160,18 @@ class UltralyticsDetector(_VersionDetector):
         super().__init__(model, params)
         self.device = torch_device(params.device)
         self.yolo = YOLO(str(model.file(TORCH_FILE)), task="detect")
+        # Ultralytics' own names for the thresholds, size and device of every predict call
+        self.predict_args = {
+            "imgsz": self.imgsz,
+            "conf": params.conf_threshold,
+            "iou": params.iou_threshold,
+            "max_det": params.max_detections,
+            "device": self.device,
+            "verbose": False,
+        }
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
-        p = self.params
-        results = self.yolo.predict(
-            list(images),
-            imgsz=self.imgsz,
-            conf=p.conf_threshold,
-            iou=p.iou_threshold,
-            max_det=p.max_detections,
-            device=self.device,
-            verbose=False,
-        )
+        results = self.yolo.predict(list(images), **self.predict_args)
         out = []
         for result in results:
             xyxyn, conf, cls = numpy_boxes(result)

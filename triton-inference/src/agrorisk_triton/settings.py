@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +23,13 @@ class Settings(AgroRiskSettings):
     iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1)
     intra_op_threads: int = Field(
-        default=0, ge=0, description="ONNX Runtime threads per instance; 0 = all cores"
+        default=0, ge=0, description="ONNX Runtime threads of a lone image; 0 = all cores"
+    )
+    batch_threads: int = Field(
+        default=0,
+        ge=0,
+        description="CPU threads of an instance's runs while its batch holds several images; "
+        "0 = the cores shared out among the instances (at least 1)",
     )
 
     max_batch_size: int = Field(default=8, ge=1)
@@ -52,5 +59,6 @@ class Settings(AgroRiskSettings):
     @property
     def detection_params(self) -> DetectionParams:
         return DetectionParams(
-            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads
-        )
+            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads,
+            batch_threads=self.batch_threads or max(1, len(os.sched_getaffinity(0)) // self.instances),
+        )  # fmt: skip
