@@ -6,30 +6,17 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from agrorisk_common.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
-from agrorisk_common.settings import AgroRiskSettings, service_config
+from agrorisk_common.settings import service_config
 from agrorisk_serving.detector import DetectionParams
+from agrorisk_serving.server_settings import ServerSettings
 
 
-class Settings(AgroRiskSettings):
+class Settings(ServerSettings):
     """How the Ray Serve detector loads, batches, scales and reloads the model."""
 
     model_config = service_config("AGRORISK_RAY_")
 
-    model_alias: str = "production"
     engine: Literal["onnxruntime", "ultralytics"] = "onnxruntime"
-    conf_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
-    iou_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
-    max_detections: int = Field(default=100, ge=1)
-    intra_op_threads: int = Field(
-        default=0, ge=0, description="ONNX Runtime threads of a replica's lone image; 0 = all cores"
-    )
-    batch_threads: int = Field(
-        default=0,
-        ge=0,
-        description="CPU threads of a replica's runs while its batch holds several images; "
-        "0 = the CPUs it reserves (num_cpus_per_replica, at least 1)",
-    )
     device: str = Field(
         default="auto",
         pattern=r"^(auto|cpu|cuda(:\d+)?)$",
@@ -37,7 +24,6 @@ class Settings(AgroRiskSettings):
         "else CPU; cpu; cuda or cuda:N",
     )
 
-    max_batch_size: int = Field(default=8, ge=1)
     batch_wait_timeout_s: float = Field(
         default=0.0, ge=0.0, description="wait for a fuller batch; 0 = batch what is queued, no request waits"
     )
@@ -52,11 +38,6 @@ class Settings(AgroRiskSettings):
         default=0.0, ge=0, description="Ray GPUs reserved per replica (e.g. 0.25: four replicas share a GPU)"
     )
     request_timeout_s: float = Field(default=10.0, gt=0)
-    reload_interval_s: float = Field(
-        default=10.0, ge=0, description="how often replicas check the alias; 0 = never"
-    )
-    max_image_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
-    max_image_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
 
     ingress: Literal["haproxy", "proxy"] = Field(
         default="haproxy",
@@ -93,7 +74,4 @@ class Settings(AgroRiskSettings):
 
     @property
     def detection_params(self) -> DetectionParams:
-        return DetectionParams(
-            self.conf_threshold, self.iou_threshold, self.max_detections, self.intra_op_threads, self.device,
-            batch_threads=self.batch_threads or max(1, int(self.num_cpus_per_replica)),
-        )  # fmt: skip
+        return self.params(self.num_cpus_per_replica, self.device)
