@@ -68,6 +68,7 @@ SeedOpt = Annotated[int | None, typer.Option(help="split seed")]
 PushOpt = Annotated[bool, typer.Option(help="push the dataset to the registry")]
 StudioUrlOpt = Annotated[str | None, typer.Option(help="Label Studio URL")]
 StudioProjectOpt = Annotated[str | None, typer.Option(help="project title")]
+RelabelOpt = Annotated[bool, typer.Option(help="replace earlier auto-labels (human/imported ones stay)")]
 
 
 def show_report(report: BuildReport) -> None:
@@ -142,9 +143,7 @@ def autolabel_cmd(
     yolo_model: YoloOpt = None,
     conf: ConfOpt = None,
     whole_image: WholeImageOpt = False,
-    relabel: Annotated[
-        bool, typer.Option(help="replace earlier auto-labels (human/imported ones stay)")
-    ] = False,
+    relabel: RelabelOpt = False,
 ) -> None:
     """Give every unlabelled pool image boxes of its weak class (the risk it was crawled for); images no
     labeller can box wait for review in Label Studio."""

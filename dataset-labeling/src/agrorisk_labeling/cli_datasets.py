@@ -69,10 +69,8 @@ def datasets_cmd(registry: RegistryOpt = None) -> None:
 @cli_errors
 def fetch_cmd(
     name: Annotated[str, typer.Argument(help="registered data set name (see `datasets`)")],
-    src: Annotated[
-        Path | None, typer.Option("--src", help="offline: the data set folder or its archive")
-    ] = None,
-    url: Annotated[str | None, typer.Option("--url", help="download the archive from here")] = None,
+    src: Annotated[Path | None, typer.Option(help="offline: the data set folder or its archive")] = None,
+    url: Annotated[str | None, typer.Option(help="download the archive from here")] = None,
     unmapped: Annotated[
         str | None, typer.Option(help="override the registry: fail, drop, or keep as extra-<id>")
     ] = None,
