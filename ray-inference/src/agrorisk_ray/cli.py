@@ -29,9 +29,7 @@ def serve(
     address: Annotated[
         str | None, typer.Option(help="Existing Ray cluster, e.g. ray://head:10001 [AGRORISK_RAY_ADDRESS].")
     ] = None,
-    replicas: Annotated[
-        int | None, typer.Option(help="Fixed replica count [AGRORISK_RAY_NUM_REPLICAS].")
-    ] = None,
+    replicas: Annotated[int | None, typer.Option(min=1, help="Replicas [AGRORISK_RAY_NUM_REPLICAS].")] = None,
 ) -> None:
     """Serve POST /predict, GET /healthz and GET /version until Ctrl+C.
 
