@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,6 +15,9 @@ from agrorisk_common.detection import Box, Detection, Prediction
 from agrorisk_common.images import ImageRejected, decode_image
 from agrorisk_serving.model_source import ONNX_FILE, TORCH_FILE, ModelVersion
 from agrorisk_serving.yolo_processing import RawDetection, decode_head, letterbox_batch
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 Engine = Literal["onnxruntime", "ultralytics"]
 SOURCE = "yolo"
@@ -130,7 +133,9 @@ class OnnxDetector(_VersionDetector):
             for out, box in zip(output, boxes, strict=True)
         ]
 
-    def run_head(self, batch: NDArray[np.float32], session=None) -> NDArray[np.float32]:
+    def run_head(
+        self, batch: NDArray[np.float32], session: InferenceSession | None = None
+    ) -> NDArray[np.float32]:
         """The raw head output (images, 4 + classes, anchors) for a letterboxed batch."""
         (output,) = (session or self.session).run(None, {self.input_name: batch})
         if not isinstance(output, np.ndarray):  # a YOLO export's one output is a dense tensor
@@ -138,8 +143,8 @@ class OnnxDetector(_VersionDetector):
         return output
 
 
-def _onnx_session(model: ModelVersion, threads: int, providers: list):
-    """An ONNX Runtime session on the version's model.onnx with `threads` intra-op threads (0: all)."""
+def _onnx_session(model: ModelVersion, threads: int, providers: list) -> InferenceSession:
+    """An ONNX Runtime session on the version's ONNX export with `threads` intra-op threads (0: all)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

@@ -51,7 +51,9 @@ class HotModel:
                 if wanted == self.version:
                     return False
                 detector = self.load(self.source.pull(wanted))
-                detector.detect([Image.new("RGB", WARMUP_IMAGE_SIZE)])
+                blank = Image.new("RGB", WARMUP_IMAGE_SIZE)
+                detector.detect([blank])  # a lone image's path,
+                detector.detect([blank, blank])  # and a batch's (its own session on the CPU)
             except (ModelUnavailable, OSError, ValueError, RuntimeError) as exc:
                 self.last_error = str(exc)
                 log.warning("model reload failed, still serving %s: %s", self.version, exc)
