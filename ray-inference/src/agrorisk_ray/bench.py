@@ -20,7 +20,7 @@ from agrorisk_common.images import decode_image
 from agrorisk_common.load_test import LoadStats, closed_loop
 from agrorisk_common.ports import free_port
 from agrorisk_ray.bench_triton import TritonProcess, settings_env, triton_environment
-from agrorisk_serving.detector import DetectionParams, OnnxDetector, predict
+from agrorisk_serving.detector import DetectionParams, OnnxDetector, cpu_count, predict
 from agrorisk_serving.model_source import ModelVersion
 from agrorisk_serving.stage_bench import square_jpeg
 from agrorisk_serving.triton_client import TritonDetectorClient
@@ -115,10 +115,6 @@ def ratios(results: Sequence[TargetResult]) -> dict[str, float]:
         for r in results
         if r.target != "bare" and bare.get(r.concurrency)
     }
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 async def _load_all(target: str, client, images, levels, requests, progress) -> list[TargetResult]:

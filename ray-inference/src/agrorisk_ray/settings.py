@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from agrorisk_common.settings import service_config
-from agrorisk_serving.detector import DetectionParams
+from agrorisk_serving.detector import DetectionParams, cpu_count
 from agrorisk_serving.server_settings import ServerSettings
 
 
@@ -74,4 +74,7 @@ class Settings(ServerSettings):
 
     @property
     def detection_params(self) -> DetectionParams:
-        return self.params(self.num_cpus_per_replica, self.device)
+        """The replica's detector params; its batches' share of the cores: this machine's cores over the
+        replicas (at least the CPUs it reserves)."""
+        replicas = self.max_replicas if self.autoscaling else self.num_replicas
+        return self.params(max(self.num_cpus_per_replica, cpu_count() / replicas), self.device)

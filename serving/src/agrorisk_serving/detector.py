@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,11 @@ class DetectionParams:
     intra_op_threads: int = 0  # 0: ONNX Runtime picks (all cores)
     device: str = "cpu"  # "auto" (a GPU when the engine can use one), "cpu", "cuda" or "cuda:N"
     batch_threads: int = 0  # CPU threads of the runs of a batch of several images; 0: intra_op_threads
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity: a container's or taskset's limit, not the host's)."""
+    return len(os.sched_getaffinity(0))
 
 
 class DeviceUnavailable(RuntimeError):
@@ -114,7 +120,7 @@ class OnnxDetector(_VersionDetector):
         threads = params.batch_threads
         self.batch_session = (
             _onnx_session(model, threads, ["CPUExecutionProvider"])
-            if self.device == "cpu" and threads and threads != params.intra_op_threads
+            if self.device == "cpu" and threads and threads != (params.intra_op_threads or cpu_count())
             else self.session
         )
 

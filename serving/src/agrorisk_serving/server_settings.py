@@ -23,7 +23,7 @@ class ServerSettings(AgroRiskSettings):
         default=0,
         ge=0,
         description="CPU threads of the runs while a batch holds several images; 0 = the server's share "
-        "of the cores (Ray: num_cpus_per_replica; Triton: the cores shared out among the instances), at least 1",
+        "of the cores (Ray: the cores over the replicas; Triton: over the instances), at least 1",
     )
     max_batch_size: int = Field(default=8, ge=1)
     reload_interval_s: float = Field(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from agrorisk_common.settings import service_config
-from agrorisk_serving.detector import DetectionParams
+from agrorisk_serving.detector import DetectionParams, cpu_count
 from agrorisk_serving.server_settings import ServerSettings
 
 
@@ -38,4 +37,4 @@ class Settings(ServerSettings):
 
     @property
     def detection_params(self) -> DetectionParams:
-        return self.params(len(os.sched_getaffinity(0)) / self.instances)
+        return self.params(cpu_count() / self.instances)
